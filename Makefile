@@ -1,0 +1,56 @@
+# detvm. `make` builds the libraries and the CLI; `make test` runs every test;
+# `make test SANITIZE=1` runs them under AddressSanitizer and UndefinedBehaviorSanitizer.
+
+CC ?= cc
+SOVERSION := 0
+VERSION := 0.1.0
+BUILD ?= build
+ifeq ($(SANITIZE),1)
+BUILD := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+OPT ?= -O2
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS += -std=c11 $(OPT) -g $(WARN) -fPIC -D_POSIX_C_SOURCE=200809L $(SANFLAGS) -Iinclude
+LDFLAGS += $(SANFLAGS)
+HOST_LIBS := -ljansson -lsodium -lxxhash -lsqlite3 -lm
+
+CORE_SRC := $(wildcard ops/*.c) $(wildcard hal/*.c) $(wildcard vm/*.c)
+HOST_SRC := $(wildcard loader/*.c) $(wildcard verify/*.c) $(wildcard registry/*.c)
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC) $(HOST_SRC))
+COMPAT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard compat/*.c))
+CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
+TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+
+all: $(BUILD)/libdetvm.a $(BUILD)/libdetvm.so $(BUILD)/libcvm_runtime.so $(BUILD)/detvm
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libdetvm.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libdetvm.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libdetvm.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+$(BUILD)/libcvm_runtime.so: $(COMPAT_OBJ) $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libcvm_runtime.so $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+$(BUILD)/detvm: $(CLI_OBJ) $(BUILD)/libdetvm.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libdetvm.a $(HOST_LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libdetvm.a tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iloader -Iops -Ivm -o $@ $< $(BUILD)/libdetvm.a $(HOST_LIBS) -ldl
+
+test: all $(TESTS)
+	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all test clean
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

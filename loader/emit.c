@@ -1,0 +1,206 @@
+/* Writing a module in the canonical layout of vm/module_format.h. The same IR always gives
+ * the same bytes: sections in kind order, zero padding, names deduplicated in first-use order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vm/error.h"
+#include "../vm/module_format.h"
+#include "ir.h"
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+    int failed;
+} buffer;
+
+static uint8_t *grow(buffer *b, size_t n)
+{
+    if (b->failed)
+        return NULL;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = 1;
+            return NULL;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    uint8_t *at = b->p + b->len;
+    memset(at, 0, n);
+    b->len += n;
+    return at;
+}
+
+static void put_u16(buffer *b, uint16_t v)
+{
+    uint8_t *p = grow(b, 2);
+    if (p)
+        dvm_put_u16(p, v);
+}
+static void put_u32(buffer *b, uint32_t v)
+{
+    uint8_t *p = grow(b, 4);
+    if (p)
+        dvm_put_u32(p, v);
+}
+static void put_bytes(buffer *b, const void *src, size_t n)
+{
+    uint8_t *p = grow(b, n);
+    if (p && n)
+        memcpy(p, src, n);
+}
+static void pad_to(buffer *b, size_t align)
+{
+    if (b->len % align)
+        grow(b, align - b->len % align);
+}
+
+/* NAMES: offset of `s`, adding it when new. Offset 0 is the empty string. */
+static uint32_t name_ref(buffer *names, const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    size_t n = strlen(s) + 1;
+    for (size_t at = 1; at + n <= names->len; at += strlen((char *)names->p + at) + 1)
+        if (memcmp(names->p + at, s, n) == 0)
+            return (uint32_t)at;
+    uint32_t at = (uint32_t)names->len;
+    put_bytes(names, s, n);
+    return at;
+}
+
+static void meta_record(buffer *b, uint16_t key, const void *v, uint32_t len)
+{
+    put_u16(b, key);
+    put_u16(b, 0);
+    put_u32(b, len);
+    put_bytes(b, v, len);
+}
+
+static void meta_u64(buffer *b, uint16_t key, uint64_t v)
+{
+    uint8_t raw[8];
+    dvm_put_u64(raw, v);
+    meta_record(b, key, raw, 8);
+}
+
+static void build_meta(const ir_module *m, buffer *b)
+{
+    uint8_t raw[8 + 4 * VM_MAX_OUTPUTS];
+    meta_record(b, DVM_META_PRODUCER, "detvm " DETVM_VERSION, (uint32_t)strlen("detvm " DETVM_VERSION));
+    dvm_put_u32(raw, m->source_format);
+    meta_record(b, DVM_META_SOURCE_FORMAT, raw, 4);
+    meta_record(b, DVM_META_SOURCE_HASH, m->source_hash, 32);
+    meta_record(b, DVM_META_SOURCE_VERSION, m->source_version,
+                (uint32_t)strlen(m->source_version));
+    dvm_put_u32(raw, m->input);
+    dvm_put_u32(raw + 4, m->input_bytes);
+    meta_record(b, DVM_META_INPUT, raw, 8);
+    dvm_put_u32(raw, m->n_outputs);
+    dvm_put_u32(raw + 4, m->output_bytes);
+    for (uint32_t i = 0; i < m->n_outputs; i++)
+        dvm_put_u32(raw + 8 + 4 * i, m->outputs[i]);
+    meta_record(b, DVM_META_OUTPUTS, raw, 8 + 4 * m->n_outputs);
+    meta_record(b, DVM_META_POSTPROCESS, m->postprocess, (uint32_t)strlen(m->postprocess));
+    meta_u64(b, DVM_META_GAS, m->gas);
+    meta_u64(b, DVM_META_STORAGE_SIZE, m->storage_size);
+    dvm_put_u64(raw, m->arena_bytes);
+    dvm_put_u64(raw + 8, m->scratch_bytes);
+    meta_record(b, DVM_META_ARENA, raw, 16);
+    if (m->warnings_len)
+        meta_record(b, DVM_META_WARNINGS, m->warnings, m->warnings_len);
+}
+
+detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_error *err)
+{
+    buffer sec[DVM_SEC_LIMIT] = {{0}};
+    buffer *names = &sec[DVM_SEC_NAMES];
+    put_bytes(names, "", 1);
+
+    build_meta(m, &sec[DVM_SEC_META]);
+
+    buffer *consts = &sec[DVM_SEC_CONSTS];
+    buffer *tensors = &sec[DVM_SEC_TENSORS];
+    put_u32(tensors, m->n_tensors);
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const ir_tensor *t = &m->tensors[i];
+        uint64_t offset = t->offset;
+        if (t->storage == DVM_STORAGE_CONST) {
+            pad_to(consts, DVM_ALIGN);
+            offset = consts->len;
+            uint64_t n = dv_shape_size(&t->shape);
+            uint8_t *p = grow(consts, n * 4);
+            for (uint64_t k = 0; p && k < n; k++)
+                dvm_put_u32(p + 4 * k, (uint32_t)t->data[k]);
+        }
+        uint8_t *e = grow(tensors, DVM_TENSOR_BYTES);
+        if (!e)
+            break;
+        e[0] = DVM_DTYPE_INT32;
+        e[1] = (uint8_t)t->shape.ndim;
+        e[2] = t->precision;
+        e[3] = t->storage;
+        dvm_put_u32(e + 4, name_ref(names, t->name));
+        for (uint32_t d = 0; d < t->shape.ndim; d++)
+            dvm_put_u32(e + 8 + 4 * d, t->shape.dim[d]);
+        dvm_put_u64(e + 32, offset);
+    }
+
+    buffer *code = &sec[DVM_SEC_CODE], *attrs = &sec[DVM_SEC_ATTRS];
+    put_u32(code, m->n_instrs);
+    for (uint32_t k = 0; k < m->n_instrs; k++) {
+        const ir_instr *ins = &m->instrs[k];
+        put_u16(code, (uint16_t)ins->opcode);
+        put_bytes(code, &(uint8_t){(uint8_t)ins->n_in}, 1);
+        put_bytes(code, &(uint8_t){(uint8_t)ins->n_out}, 1);
+        put_u32(code, name_ref(names, ins->name));
+        put_u32(code, (uint32_t)(attrs->len / 4));
+        put_u32(code, ins->n_attrs);
+        for (uint32_t j = 0; j < ins->n_in + ins->n_out; j++)
+            put_u32(code, ins->operands[j]);
+        for (uint32_t j = 0; j < ins->n_attrs; j++)
+            put_u32(attrs, (uint32_t)ins->attrs[j]);
+    }
+
+    /* lay out: header, section table, then each non-empty section 64-byte aligned */
+    static const uint32_t order[] = {DVM_SEC_META,  DVM_SEC_TENSORS, DVM_SEC_CONSTS,
+                                     DVM_SEC_CODE,  DVM_SEC_ATTRS,   DVM_SEC_NAMES};
+    const uint32_t n_sec = sizeof order / sizeof order[0];
+    buffer file = {0};
+    uint8_t *hdr = grow(&file, DVM_HEADER_BYTES + n_sec * DVM_SECTION_ENTRY_BYTES);
+    int failed = !hdr;
+    for (uint32_t i = 0; i < DVM_SEC_LIMIT; i++)
+        failed |= sec[i].failed;
+    for (uint32_t i = 0; i < n_sec && !failed; i++) {
+        buffer *s = &sec[order[i]];
+        pad_to(&file, DVM_ALIGN);
+        size_t off = file.len;
+        put_bytes(&file, s->p, s->len);
+        if (file.failed || off > UINT32_MAX || s->len > UINT32_MAX) {
+            failed = 1;
+            break;
+        }
+        uint8_t *e = file.p + DVM_HEADER_BYTES + i * DVM_SECTION_ENTRY_BYTES;
+        dvm_put_u32(e, order[i]);
+        dvm_put_u32(e + 4, (uint32_t)off);
+        dvm_put_u32(e + 8, (uint32_t)s->len);
+        dvm_put_u32(e + 12, dvm_crc32(s->p, s->len));
+    }
+    for (uint32_t i = 0; i < DVM_SEC_LIMIT; i++)
+        free(sec[i].p);
+    if (failed || file.failed) {
+        free(file.p);
+        return dv_fail(err, DETVM_ERUNTIME, "emit: out of memory or module above 4 GiB");
+    }
+    memcpy(file.p, DVM_MAGIC, 4);
+    dvm_put_u16(file.p + 4, DVM_FORMAT_VERSION);
+    dvm_put_u32(file.p + 8, n_sec);
+    dvm_put_u64(file.p + 16, file.len);
+    *out = file.p;
+    *out_len = file.len;
+    return DETVM_OK;
+}

@@ -1,0 +1,58 @@
+/* The compiler's intermediate form: tensors and instructions in execution order, with the
+ * module's metadata. Every importer builds one; the passes and the emitter take it from there. */
+#ifndef DETVM_LOADER_IR_H
+#define DETVM_LOADER_IR_H
+
+#include <stdint.h>
+
+#include "../ops/op.h"
+#include "../vm/module.h"
+#include "detvm.h"
+
+typedef struct {
+    dv_shape shape;
+    uint8_t precision;
+    uint8_t storage;            /* enum dvm_storage */
+    const int32_t *data;        /* constants: their values */
+    const char *name;
+    uint64_t offset;            /* arena offset, set by the memory plan */
+} ir_tensor;
+
+typedef struct {
+    uint32_t opcode;
+    uint32_t n_in, n_out;
+    uint32_t operands[DV_MAX_OP_INPUTS + DV_MAX_OP_OUTPUTS];
+    const int32_t *attrs;
+    uint32_t n_attrs;
+    const char *name;
+} ir_instr;
+
+typedef struct {
+    ir_tensor *tensors;
+    uint32_t n_tensors;
+    ir_instr *instrs;
+    uint32_t n_instrs;
+    uint32_t input, input_bytes;
+    uint32_t outputs[VM_MAX_OUTPUTS];
+    uint32_t n_outputs, output_bytes;
+    const char *postprocess;
+    const char *source_version;
+    uint32_t source_format;
+    uint8_t source_hash[32];
+    uint64_t gas, storage_size;
+    uint64_t arena_bytes, scratch_bytes;
+    char warnings[2048];        /* NUL-separated lines */
+    uint32_t warnings_len;
+} ir_module;
+
+/* Places every arena tensor by liveness (first fit, 64-byte aligned) and sizes the scratch
+ * area; sets offsets, arena_bytes and scratch_bytes. */
+detvm_status ir_plan_memory(ir_module *m, detvm_error *err);
+
+/* Writes the module bytes (malloc'd) in the canonical layout of vm/module_format.h. */
+detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_error *err);
+
+/* Appends a warning line (dropped when the buffer is full). */
+void ir_warn(ir_module *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,16 @@
+/* The op table: opcode -> op info. Each family file defines its entries. */
+#include "op.h"
+
+#define OP(name) extern const dv_op_info dv_info_##name;
+#include "optable.inc"
+#undef OP
+
+const dv_op_info *dv_op_lookup(uint32_t opcode)
+{
+    switch (opcode) {
+#define OP(name) case DV_OP_##name: return &dv_info_##name;
+#include "optable.inc"
+#undef OP
+    default: return NULL;
+    }
+}

@@ -1,0 +1,57 @@
+/* A loaded module: the validated, decoded view of a .dvm file. Immutable once loaded. */
+#ifndef DETVM_VM_MODULE_H
+#define DETVM_VM_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detvm.h"
+#include "../ops/op.h"
+
+#define VM_MAX_OUTPUTS 64
+
+typedef struct {
+    dv_shape shape;
+    uint8_t precision;
+    uint8_t storage;            /* enum dvm_storage */
+    uint64_t offset;            /* arena byte offset, or CONSTS byte offset */
+    const char *name;
+    const int32_t *const_data;  /* constants: the native-order values */
+} vm_tensor;
+
+typedef struct {
+    uint32_t opcode;
+    const dv_op_info *op;
+    uint32_t n_in, n_out;
+    const uint32_t *operands;   /* n_in inputs then n_out outputs, tensor indices */
+    dv_attrs attrs;
+    const char *name;
+} vm_instr;
+
+struct detvm_module {
+    const uint8_t *bytes;
+    size_t len;
+    uint32_t n_tensors, n_instrs;
+    vm_tensor *tensors;
+    vm_instr *instrs;
+    uint32_t *operands;         /* decoded operand lists */
+    int32_t *attrs;             /* decoded attributes */
+    int32_t *consts;            /* constants in native order when they cannot be used in place */
+
+    /* metadata */
+    uint32_t source_format;
+    uint8_t source_hash[32];
+    char producer[64];
+    char source_version[32];
+    char postprocess[32];
+    uint32_t input;             /* tensor index of the input */
+    uint32_t input_bytes;       /* element bytes of the input: 1 or 4 */
+    uint32_t n_outputs;
+    uint32_t outputs[VM_MAX_OUTPUTS];
+    uint32_t output_bytes;      /* element bytes of the outputs: 1 or 4 */
+    uint64_t gas, storage_size, arena_bytes, scratch_bytes;
+    const char *warnings;       /* NUL-separated, in the module bytes */
+    uint32_t warnings_len;
+};
+
+#endif

@@ -1,0 +1,30 @@
+/* A session: one thread's arena and resolved steps for a loaded module. */
+#ifndef DETVM_VM_SESSION_H
+#define DETVM_VM_SESSION_H
+
+#include "detvm.h"
+#include "module.h"
+#include "../hal/hal.h"
+
+struct detvm_session {
+    const detvm_module *module;
+    int32_t *arena;             /* arena_bytes, then scratch_bytes */
+    dv_tensor *tensors;         /* every tensor resolved to memory */
+    hal_step *steps;
+    dv_tensor *step_io;         /* the steps' input and output tensor lists */
+    hal_segment segment;
+    const hal_device *device;
+    void *device_handle;
+    detvm_step_hook hook;
+    void *hook_user;
+    uint32_t last_step;         /* stop after this instruction */
+    uint32_t stopped_at;        /* instruction after which the hook stopped the run */
+    int stopped;
+};
+
+/* The CVM runtime's output layouts (vm/output.c). */
+uint64_t vm_output_length(const detvm_module *m);
+detvm_status vm_output_write(const detvm_module *m, const dv_tensor *tensors, uint8_t *out,
+                             detvm_error *err);
+
+#endif
