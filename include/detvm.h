@@ -40,6 +40,11 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
                                size_t params_len, uint8_t **module, size_t *module_len,
                                detvm_error *err);
 
+/* Reads a model from files: a .dvm module (params_path must be NULL), or a CVM graph JSON
+ * with its params, which is compiled. The bytes are malloc'd; the caller frees them. */
+detvm_status detvm_load_model_files(const char *model_path, const char *params_path,
+                                    uint8_t **module, size_t *module_len, detvm_error *err);
+
 /* Gas of a CVM graph JSON alone, exactly as CVMAPIGetGasFromGraphFile. */
 detvm_status detvm_cvm_gas_from_json(const char *json, size_t json_len, uint64_t *gas,
                                      detvm_error *err);
@@ -76,6 +81,40 @@ typedef struct {
 } detvm_module_info;
 
 detvm_status detvm_module_get_info(const detvm_module *module, detvm_module_info *info);
+
+typedef struct {
+    uint32_t id;               /* tensor index */
+    uint32_t ndim;
+    uint32_t dim[6];
+    uint32_t precision;
+    int is_constant;
+    uint64_t offset;           /* arena byte offset, or constant byte offset */
+    const char *name;
+} detvm_tensor_desc;
+
+typedef struct {
+    uint32_t index;
+    uint32_t opcode;
+    const char *op;            /* operator name */
+    const char *name;          /* the source layer's name */
+    uint32_t n_inputs, n_outputs;
+    const uint32_t *tensors;   /* n_inputs then n_outputs tensor ids */
+    const int32_t *attrs;
+    uint32_t n_attrs;
+    uint64_t gas;              /* this layer's share of the gas */
+    uint64_t param_bytes;      /* bytes of constant inputs in the module */
+} detvm_layer_desc;
+
+detvm_status detvm_module_layer(const detvm_module *module, uint32_t index,
+                                detvm_layer_desc *layer, detvm_error *err);
+detvm_status detvm_module_tensor(const detvm_module *module, uint32_t id,
+                                 detvm_tensor_desc *tensor, detvm_error *err);
+/* The input tensor id, and output k's tensor id (k < n_outputs). */
+uint32_t detvm_module_input(const detvm_module *module);
+uint32_t detvm_module_output(const detvm_module *module, uint32_t k);
+/* Warning i (0, 1, ...) the compiler recorded, e.g. constructs where the CVM runtime's back
+ * ends disagree; NULL past the last one. */
+const char *detvm_module_warning(const detvm_module *module, uint32_t i);
 
 /* ---- Sessions (vm/) -------------------------------------------------------------------- */
 

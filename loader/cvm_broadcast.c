@@ -6,8 +6,10 @@
 
 #include "cvm_ops.h"
 
-static int parse_without_attrs(cvm_node *n, uint32_t opcode, uint32_t n_in)
+static int parse_without_attrs(cvm_node *n, uint32_t opcode, uint32_t n_in,
+                               detvm_error *err)
 {
+    n->attrs->err = err; /* cvm_attr_none reports through it */
     if (cvm_attr_none(n->attrs))
         return -1;
     n->opcode = opcode;
@@ -20,7 +22,7 @@ static int parse_without_attrs(cvm_node *n, uint32_t opcode, uint32_t n_in)
 #define PARSE_WITHOUT_ATTRS(fn, code, arity)                                                \
     static int fn(cvm_node *n, detvm_error *err)                                            \
     {                                                                                       \
-        return parse_without_attrs(n, code, arity);                                         \
+        return parse_without_attrs(n, code, arity, err);                                    \
     }
 
 PARSE_WITHOUT_ATTRS(parse_broadcast_add, DV_OP_BROADCAST_ADD, 2)

@@ -27,7 +27,8 @@ static const char *divergence_of(const cvm_graph *g, const cvm_graph_node *n)
 }
 
 /* The IR of a loaded graph: a tensor per entry, an instruction per op node. */
-static detvm_status build_ir(const cvm_graph *g, ir_module *m, detvm_error *err)
+static detvm_status build_ir(const cvm_graph *g, const uint64_t *node_gas, ir_module *m,
+                             detvm_error *err)
 {
     m->n_tensors = g->n_entries;
     m->tensors = calloc(g->n_entries + 1, sizeof *m->tensors);
@@ -59,6 +60,7 @@ static detvm_status build_ir(const cvm_graph *g, ir_module *m, detvm_error *err)
         ins->attrs = n->op.attr;
         ins->n_attrs = n->op.n_attr;
         ins->name = n->name;
+        ins->gas = node_gas[nid];
         const char *diverges = n->def->divergence ? divergence_of(g, n) : NULL;
         if (diverges)
             ir_warn(m, "node %s (%s): %s", n->name, n->func_name, diverges);
@@ -110,15 +112,18 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
     cvm_graph g;
     ir_module m;
     memset(&m, 0, sizeof m);
+    uint64_t *node_gas = NULL;
     detvm_status st = cvm_graph_load(json, json_len, &g, err);
     if (!st)
         st = cvm_graph_load_params(&g, params, params_len, err);
+    if (!st && !(node_gas = calloc(g.n_nodes + 1, sizeof *node_gas)))
+        st = dv_fail(err, DETVM_ERUNTIME, "compile: out of memory");
     if (!st)
         st = cvm_graph_storage_size(&g, &m.storage_size, err);
     if (!st)
-        st = cvm_graph_gas(&g, &m.gas, err);
+        st = cvm_graph_gas(&g, &m.gas, node_gas, err);
     if (!st)
-        st = build_ir(&g, &m, err);
+        st = build_ir(&g, node_gas, &m, err);
     if (!st)
         st = ir_plan_memory(&m, err);
     if (!st) {
@@ -131,6 +136,7 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
     }
     free(m.tensors);
     free(m.instrs);
+    free(node_gas);
     cvm_graph_free(&g);
     return st;
 }
@@ -141,7 +147,7 @@ detvm_status detvm_cvm_gas_from_json(const char *json, size_t json_len, uint64_t
     cvm_graph g;
     detvm_status st = cvm_graph_load(json, json_len, &g, err);
     if (!st)
-        st = cvm_graph_gas(&g, gas, err);
+        st = cvm_graph_gas(&g, gas, NULL, err);
     cvm_graph_free(&g);
     return st;
 }

@@ -62,6 +62,7 @@ static int set_node(cvm_node *n, uint32_t opcode, uint32_t n_in, uint32_t n_attr
 #define PARSE_WITHOUT_ATTRS(fn, code, arity)                                                \
     static int fn(cvm_node *n, detvm_error *err)                                            \
     {                                                                                       \
+        n->attrs->err = err;                                                                \
         if (cvm_attr_none(n->attrs))                                                        \
             return -1;                                                                      \
         return set_node(n, code, arity, 0);                                                 \
@@ -107,6 +108,7 @@ static int precision_plus(cvm_node *n, const dv_shape *out_shape, detvm_error *e
 /* attrs a_min, a_max: required ints, canonical [a_min, a_max]. */
 static int parse_clip(cvm_node *n, detvm_error *err)
 {
+    n->attrs->err = err; /* the getters report through it */
     if (get_required_int32(n, "a_min", &n->attr[0]) ||
         get_required_int32(n, "a_max", &n->attr[1]) || cvm_attr_finish(n->attrs))
         return -1;
@@ -139,6 +141,7 @@ static int precision_clip(cvm_node *n, const dv_shape *out_shape, detvm_error *e
 /* attrs precision (required int), is_sign (bool, ignored): canonical [precision]. */
 static int parse_cvm_clip(cvm_node *n, detvm_error *err)
 {
+    n->attrs->err = err;
     if (get_required_int32(n, "precision", &n->attr[0]) || skip_is_sign(n) ||
         cvm_attr_finish(n->attrs))
         return -1;
@@ -158,8 +161,9 @@ static int precision_cvm_clip(cvm_node *n, const dv_shape *out_shape, detvm_erro
 
 /* attrs precision, shift_bit (required ints), is_sign (bool, ignored): canonical
  * [precision, shift_bit]. */
-static int parse_shift(cvm_node *n, uint32_t opcode)
+static int parse_shift(cvm_node *n, uint32_t opcode, detvm_error *err)
 {
+    n->attrs->err = err;
     if (get_required_int32(n, "precision", &n->attr[0]) || skip_is_sign(n) ||
         get_required_int32(n, "shift_bit", &n->attr[1]) || cvm_attr_finish(n->attrs))
         return -1;
@@ -168,12 +172,12 @@ static int parse_shift(cvm_node *n, uint32_t opcode)
 
 static int parse_cvm_left_shift(cvm_node *n, detvm_error *err)
 {
-    return parse_shift(n, DV_OP_CVM_LEFT_SHIFT);
+    return parse_shift(n, DV_OP_CVM_LEFT_SHIFT, err);
 }
 
 static int parse_cvm_right_shift(cvm_node *n, detvm_error *err)
 {
-    return parse_shift(n, DV_OP_CVM_RIGHT_SHIFT);
+    return parse_shift(n, DV_OP_CVM_RIGHT_SHIFT, err);
 }
 
 static int check_shift_ranges(cvm_node *n, detvm_error *err, const char *precision_name,

@@ -44,13 +44,15 @@ static uint64_t pool_area(const cvm_graph_node *n)
     return 1;
 }
 
-detvm_status cvm_graph_gas(const cvm_graph *g, uint64_t *gas, detvm_error *err)
+detvm_status cvm_graph_gas(const cvm_graph *g, uint64_t *gas, uint64_t *node_gas,
+                           detvm_error *err)
 {
     const int64_t max_base = (int64_t)1 << 30, max_ops = (int64_t)1 << 40,
                   max_mem = (int64_t)1 << 40;
     int64_t ops = 0, mem = 0;
     for (uint32_t nid = 0; nid < g->n_nodes; nid++) {
         const cvm_graph_node *n = &g->nodes[nid];
+        int64_t ops_before = ops, mem_before = mem;
         uint32_t out = g->row_ptr[nid];
         if (!n->is_op) {
             mem += (int64_t)entry_size(g, out) * 5;
@@ -85,6 +87,8 @@ detvm_status cvm_graph_gas(const cvm_graph *g, uint64_t *gas, detvm_error *err)
         if (mem > max_mem)
             return dv_fail(err, DETVM_EINVALID, "gas: memory cost exceeds 2^40 at node %s",
                            n->name);
+        if (node_gas)
+            node_gas[nid] = (uint64_t)((ops - ops_before) + (mem - mem_before));
     }
     *gas = (uint64_t)(ops + mem);
     return DETVM_OK;

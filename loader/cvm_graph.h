@@ -60,8 +60,10 @@ static inline uint32_t cvm_entry_id(const cvm_graph *g, cvm_entry e)
     return g->row_ptr[e.node] + e.index;
 }
 
-/* The CVM runtime's gas (GetOps) and storage size (GetStorageSize). */
-detvm_status cvm_graph_gas(const cvm_graph *g, uint64_t *gas, detvm_error *err);
+/* The CVM runtime's gas (GetOps) and storage size (GetStorageSize). node_gas (may be NULL)
+ * receives each node's share: its operations plus its memory cost. */
+detvm_status cvm_graph_gas(const cvm_graph *g, uint64_t *gas, uint64_t *node_gas,
+                           detvm_error *err);
 detvm_status cvm_graph_storage_size(const cvm_graph *g, uint64_t *size, detvm_error *err);
 
 #endif

@@ -18,7 +18,12 @@ static int reduce_parse(cvm_node *n, uint32_t opcode, detvm_error *err)
     a->err = err;
     cvm_tuple axis;
     int keepdims, exclude;
-    const char *dtype;
+    const char *dtype, *axis_text;
+    /* axis is a plain shape tuple, not an optional one: the runtime cannot parse "None". */
+    if (cvm_attr_string(a, "axis", 0, "()", &axis_text) != 0)
+        return -1;
+    if (strcmp(axis_text, "None") == 0)
+        return cvm_fail(err, DETVM_ERUNTIME, n, "axis: invalid shape tuple 'None'");
     if (cvm_attr_tuple(a, "axis", 0, 0, &axis, 0) != 0 ||
         cvm_attr_bool(a, "keepdims", 0, 0, &keepdims) != 0 ||
         cvm_attr_bool(a, "exclude", 0, 0, &exclude) != 0 ||

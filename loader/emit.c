@@ -113,6 +113,14 @@ static void build_meta(const ir_module *m, buffer *b)
     meta_record(b, DVM_META_ARENA, raw, 16);
     if (m->warnings_len)
         meta_record(b, DVM_META_WARNINGS, m->warnings, m->warnings_len);
+    put_u16(b, DVM_META_LAYER_GAS);
+    put_u16(b, 0);
+    put_u32(b, 8 * m->n_instrs);
+    for (uint32_t k = 0; k < m->n_instrs; k++) {
+        uint8_t *p = grow(b, 8);
+        if (p)
+            dvm_put_u64(p, m->instrs[k].gas);
+    }
 }
 
 detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_error *err)

@@ -25,6 +25,7 @@ typedef struct {
     const int32_t *attrs;
     uint32_t n_attrs;
     const char *name;
+    uint64_t gas;               /* this instruction's share of the source's gas */
 } ir_instr;
 
 typedef struct {

@@ -88,8 +88,9 @@ static uint64_t element_count(const dv_tensor *t)
 
 /* ABS: y = |x|.
  * attrs: none.
- * |INT32_MIN| does not fit; the runtime's std::abs wraps it to INT32_MIN, and so does this
- * kernel. (Inputs are clamped to +-(2^31-1), so only wrapped arithmetic upstream gets here.) */
+ * |INT32_MIN| does not fit: the runtime's std::abs (undefined there in C++) comes out as
+ * INT32_MIN on its targets, and so does this kernel. Inputs are clamped to +-(2^31-1), so
+ * only wrapped arithmetic upstream produces INT32_MIN. */
 static void run_abs(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
                     dv_tensor *out, int32_t *scratch)
 {
@@ -213,8 +214,8 @@ static void run_cvm_left_shift(const dv_attrs *attrs, uint32_t n_in, const dv_te
  *   t = t + 1                          (wraps: x = 2^31-1 with shift_bit 1 gives -2^31)
  *   t = floor(t / 2)
  *   y = clip(t, -alpha, alpha), alpha = 2^(precision-1) - 1, clip as in CLIP.
- * So ties round toward +infinity (-5 >> 1 gives -2, 5 >> 1 gives 3), and shift_bit 32 gives
- * t = 0 for every x. attrs: [0] precision, [1] shift_bit (see infer_shift).
+ * So ties round toward +infinity (with shift_bit 1, 5 gives 3 and -5 gives -2), and
+ * shift_bit 32 gives t = 0 for every x. attrs: [0] precision, [1] shift_bit (infer_shift).
  * The CPU back end differs for shift_bit >= 31 (it returns x >> 31), when precision +
  * shift_bit >= 32 (it skips the clip) and in the wrapping case; see cvm_elemwise.c. */
 static void run_cvm_right_shift(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,

@@ -98,7 +98,7 @@ static void copy_string(char *dst, size_t cap, const uint8_t *src, uint32_t len)
 static detvm_status read_meta(reader *r, detvm_module *m)
 {
     const section *s = &r->sec[DVM_SEC_META];
-    uint32_t pos = 0, prev_key = 0;
+    uint32_t pos = 0, prev_key = 0, layer_gas_len = 0;
     uint32_t seen = 0;
     while (pos < s->len) {
         if (s->len - pos < 8)
@@ -157,6 +157,10 @@ static detvm_status read_meta(reader *r, detvm_module *m)
             m->arena_bytes = dvm_u64(v);
             m->scratch_bytes = dvm_u64(v + 8);
             break;
+        case DVM_META_LAYER_GAS:
+            layer_gas_len = len;
+            m->layer_gas = v;
+            break;
         case DVM_META_WARNINGS:
             if (len > 0 && v[len - 1] != 0)
                 return FAIL("META: warnings not NUL-terminated");
@@ -174,6 +178,7 @@ static detvm_status read_meta(reader *r, detvm_module *m)
                             (1u << DVM_META_ARENA) | (1u << DVM_META_SOURCE_FORMAT);
     if ((seen & needed) != needed)
         return FAIL("META: input, outputs, arena or source format missing");
+    m->layer_gas_len = layer_gas_len;
     if (m->input_bytes != 1 && m->input_bytes != 4)
         return FAIL("META: input element bytes %u", m->input_bytes);
     if (m->output_bytes != 1 && m->output_bytes != 4)
@@ -407,6 +412,10 @@ static detvm_status read_code(reader *r, detvm_module *m)
     }
     if (pos != s->len) {
         st = FAIL("CODE: %llu trailing bytes", (unsigned long long)(s->len - pos));
+        goto done;
+    }
+    if (m->layer_gas && m->layer_gas_len != 8ull * n) {
+        st = FAIL("META: layer gas has %u bytes for %u instructions", m->layer_gas_len, n);
         goto done;
     }
     for (uint32_t i = 0; i < m->n_outputs; i++) {

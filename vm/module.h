@@ -52,6 +52,8 @@ struct detvm_module {
     uint64_t gas, storage_size, arena_bytes, scratch_bytes;
     const char *warnings;       /* NUL-separated, in the module bytes */
     uint32_t warnings_len;
+    const uint8_t *layer_gas;   /* u64 per instruction, little-endian, or NULL */
+    uint32_t layer_gas_len;
 };
 
 #endif

@@ -55,7 +55,8 @@ enum dvm_meta_key {
     DVM_META_STORAGE_SIZE = 9,   /* u64: the CVM runtime's storage size */
     DVM_META_ARENA = 10,         /* u64 arena bytes, u64 scratch bytes */
     DVM_META_WARNINGS = 11,      /* NUL-separated strings */
-    DVM_META_LIMIT = 12
+    DVM_META_LAYER_GAS = 12,     /* u64 per instruction: its share of the gas */
+    DVM_META_LIMIT = 13
 };
 
 enum dvm_source_format {

@@ -1,7 +1,9 @@
 /* Describing a loaded module to its user. */
 #include <string.h>
 
+#include "error.h"
 #include "module.h"
+#include "module_format.h"
 #include "session.h"
 
 detvm_status detvm_module_get_info(const detvm_module *m, detvm_module_info *info)
@@ -23,4 +25,67 @@ detvm_status detvm_module_get_info(const detvm_module *m, detvm_module_info *inf
     memcpy(info->version, m->source_version, sizeof info->version);
     memcpy(info->postprocess_name, m->postprocess, sizeof info->postprocess_name);
     return DETVM_OK;
+}
+
+detvm_status detvm_module_tensor(const detvm_module *m, uint32_t id, detvm_tensor_desc *out,
+                                 detvm_error *err)
+{
+    if (id >= m->n_tensors)
+        return dv_fail(err, DETVM_EINVALID, "tensor %u out of range (%u tensors)", id,
+                       m->n_tensors);
+    const vm_tensor *t = &m->tensors[id];
+    memset(out, 0, sizeof *out);
+    out->id = id;
+    out->ndim = t->shape.ndim;
+    memcpy(out->dim, t->shape.dim, sizeof out->dim);
+    out->precision = t->precision;
+    out->is_constant = t->storage == DVM_STORAGE_CONST;
+    out->offset = t->offset;
+    out->name = t->name;
+    return DETVM_OK;
+}
+
+detvm_status detvm_module_layer(const detvm_module *m, uint32_t index, detvm_layer_desc *out,
+                                detvm_error *err)
+{
+    if (index >= m->n_instrs)
+        return dv_fail(err, DETVM_EINVALID, "layer %u out of range (%u layers)", index,
+                       m->n_instrs);
+    const vm_instr *ins = &m->instrs[index];
+    memset(out, 0, sizeof *out);
+    out->index = index;
+    out->opcode = ins->opcode;
+    out->op = ins->op->name;
+    out->name = ins->name;
+    out->n_inputs = ins->n_in;
+    out->n_outputs = ins->n_out;
+    out->tensors = ins->operands;
+    out->attrs = ins->attrs.v;
+    out->n_attrs = ins->attrs.n;
+    out->gas = m->layer_gas ? dvm_u64(m->layer_gas + 8ull * index) : 0;
+    for (uint32_t j = 0; j < ins->n_in; j++) {
+        const vm_tensor *t = &m->tensors[ins->operands[j]];
+        if (t->storage == DVM_STORAGE_CONST)
+            out->param_bytes += dv_shape_size(&t->shape) * 4;
+    }
+    return DETVM_OK;
+}
+
+uint32_t detvm_module_input(const detvm_module *m) { return m->input; }
+
+uint32_t detvm_module_output(const detvm_module *m, uint32_t k)
+{
+    return k < m->n_outputs ? m->outputs[k] : UINT32_MAX;
+}
+
+const char *detvm_module_warning(const detvm_module *m, uint32_t i)
+{
+    uint32_t pos = 0;
+    while (pos < m->warnings_len) {
+        if (i == 0)
+            return m->warnings + pos;
+        pos += (uint32_t)strlen(m->warnings + pos) + 1;
+        i--;
+    }
+    return NULL;
 }

@@ -1,0 +1,377 @@
+/* The detvm command. Each command is one library call plus printing; errors are one line on
+ * stderr, and the exit status is the status class (0 ok, 1 invalid model or input, 2 runtime
+ * or environment error). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detvm.h"
+#include "io.h"
+
+enum { EXIT_INVALID = 1, EXIT_RUNTIME = 2 };
+
+static int fail(const detvm_error *err)
+{
+    fprintf(stderr, "detvm: %s\n", err->message);
+    return err->status == DETVM_EINVALID ? EXIT_INVALID : EXIT_RUNTIME;
+}
+
+static int usage_error(const char *cmd, const char *what)
+{
+    fprintf(stderr, "detvm %s: %s (see detvm %s --help)\n", cmd, what, cmd);
+    return EXIT_INVALID;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+/* The options every model command shares: MODEL [PARAMS] and flags. */
+typedef struct {
+    const char *model, *params, *input, *outputs[16];
+    int n_outputs, json;
+} args;
+
+static int parse_args(const char *cmd, int argc, char **argv, args *a)
+{
+    memset(a, 0, sizeof *a);
+    int positional = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if ((strcmp(s, "-i") == 0 || strcmp(s, "-o") == 0) && i + 1 < argc) {
+            if (s[1] == 'i')
+                a->input = argv[++i];
+            else if (a->n_outputs < 16)
+                a->outputs[a->n_outputs++] = argv[++i];
+            else
+                return usage_error(cmd, "too many -o");
+        } else if (strcmp(s, "--json") == 0) {
+            a->json = 1;
+        } else if (s[0] == '-' && s[1]) {
+            fprintf(stderr, "detvm %s: unknown option %s (see detvm %s --help)\n", cmd, s, cmd);
+            return EXIT_INVALID;
+        } else if (positional == 0) {
+            a->model = s, positional++;
+        } else if (positional == 1) {
+            a->params = s, positional++;
+        } else {
+            return usage_error(cmd, "too many arguments");
+        }
+    }
+    if (!a->model)
+        return usage_error(cmd, "MODEL missing");
+    return 0;
+}
+
+/* Loads MODEL [PARAMS] into a module; on failure prints and returns the exit status. */
+static int open_model(const args *a, uint8_t **bytes, detvm_module **m)
+{
+    detvm_error err = {0};
+    size_t len = 0;
+    if (detvm_load_model_files(a->model, a->params, bytes, &len, &err) ||
+        detvm_module_load(*bytes, len, m, &err)) {
+        free(*bytes);
+        *bytes = NULL;
+        return fail(&err);
+    }
+    return 0;
+}
+
+static const char run_help[] =
+    "usage: detvm run MODEL [PARAMS] -i INPUT -o OUTPUT\n"
+    "Runs MODEL (a .dvm module, or a CVM graph JSON followed by its params) on the raw input\n"
+    "bytes of INPUT (int8 elements, or little-endian int32 when the input precision is above 8)\n"
+    "and writes the raw output bytes to OUTPUT, exactly as CVMAPIInference takes and returns\n"
+    "them. Exit status: 0, 1 (invalid model or input) or 2 (runtime error).\n";
+
+static int cmd_run(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args("run", argc, argv, &a);
+    if (rc)
+        return rc;
+    if (!a.input || a.n_outputs != 1)
+        return usage_error("run", "one -i INPUT and one -o OUTPUT are required");
+    uint8_t *bytes = NULL, *input = NULL, *output = NULL;
+    size_t in_len = 0;
+    detvm_module *m = NULL;
+    detvm_session *s = NULL;
+    detvm_error err = {0};
+    if ((rc = open_model(&a, &bytes, &m)))
+        return rc;
+    if (io_read_file(a.input, &input, &in_len)) {
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    detvm_module_info info;
+    detvm_module_get_info(m, &info);
+    output = malloc(info.output_len + 1);
+    if (!output || detvm_session_new(m, &s, &err) ||
+        detvm_run(s, input, in_len, output, info.output_len, &err)) {
+        rc = output ? fail(&err) : EXIT_RUNTIME;
+        goto done;
+    }
+    if (io_write_file(a.outputs[0], output, info.output_len))
+        rc = EXIT_RUNTIME;
+done:
+    detvm_session_free(s);
+    detvm_module_free(m);
+    free(bytes);
+    free(input);
+    free(output);
+    return rc;
+}
+
+static const char compile_help[] =
+    "usage: detvm compile SYMBOL PARAMS -o MODULE\n"
+    "Compiles a CVM model (graph JSON and params) into a bytecode module. Compiling the same\n"
+    "model twice gives identical bytes. The module is written whole or not at all.\n";
+
+static int cmd_compile(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args("compile", argc, argv, &a);
+    if (rc)
+        return rc;
+    if (!a.params || a.n_outputs != 1)
+        return usage_error("compile", "SYMBOL, PARAMS and -o MODULE are required");
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    detvm_error err = {0};
+    if (detvm_load_model_files(a.model, a.params, &bytes, &len, &err))
+        return fail(&err);
+    rc = io_write_file(a.outputs[0], bytes, len) ? EXIT_RUNTIME : 0;
+    free(bytes);
+    return rc;
+}
+
+static void shape_text(const detvm_tensor_desc *t, char *buf, size_t cap)
+{
+    size_t used = (size_t)snprintf(buf, cap, "(");
+    for (uint32_t d = 0; d < t->ndim && used < cap; d++)
+        used += (size_t)snprintf(buf + used, cap - used, d ? ",%u" : "%u", t->dim[d]);
+    if (used < cap)
+        snprintf(buf + used, cap - used, ")");
+}
+
+static json_t *shape_json(const detvm_tensor_desc *t)
+{
+    json_t *a = json_array();
+    for (uint32_t d = 0; d < t->ndim; d++)
+        json_array_append_new(a, json_integer(t->dim[d]));
+    return a;
+}
+
+static const char info_help[] =
+    "usage: detvm info MODEL [PARAMS] [--json]\n"
+    "Prints one row per layer (index, op, name, input and output shapes, output precision,\n"
+    "parameter bytes, gas), then the totals, the input and outputs, and any warnings (such as\n"
+    "constructs where the CVM runtime's CPU and formal back ends disagree: detvm follows the\n"
+    "formal semantics). --json prints the same as one JSON object.\n";
+
+static void tensor_line(const detvm_module *m, uint32_t id, const char *role, uint32_t bytes)
+{
+    detvm_tensor_desc t;
+    char shape[128];
+    detvm_module_tensor(m, id, &t, NULL);
+    shape_text(&t, shape, sizeof shape);
+    printf("%s: %s %s precision %u, %u-byte elements\n", role, t.name, shape, t.precision, bytes);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args("info", argc, argv, &a);
+    if (rc)
+        return rc;
+    uint8_t *bytes = NULL;
+    detvm_module *m = NULL;
+    if ((rc = open_model(&a, &bytes, &m)))
+        return rc;
+    detvm_module_info info;
+    detvm_module_get_info(m, &info);
+    json_t *layers = json_array();
+    uint64_t param_total = 0;
+    if (!a.json)
+        printf("%5s  %-20s %-24s %-36s %-20s %4s %12s %14s\n", "index", "op", "name", "inputs",
+               "outputs", "prec", "param bytes", "gas");
+    for (uint32_t k = 0; k < info.n_instructions; k++) {
+        detvm_layer_desc l;
+        detvm_module_layer(m, k, &l, NULL);
+        param_total += l.param_bytes;
+        char ins[512] = "", outs[256] = "", shape[128];
+        json_t *jin = json_array(), *jout = json_array(), *jprec = json_array();
+        uint32_t prec = 0;
+        for (uint32_t j = 0; j < l.n_inputs + l.n_outputs; j++) {
+            detvm_tensor_desc t;
+            detvm_module_tensor(m, l.tensors[j], &t, NULL);
+            shape_text(&t, shape, sizeof shape);
+            char *dst = j < l.n_inputs ? ins : outs;
+            size_t cap = j < l.n_inputs ? sizeof ins : sizeof outs, used = strlen(dst);
+            snprintf(dst + used, cap - used, "%s%s", used ? " " : "", shape);
+            json_array_append_new(j < l.n_inputs ? jin : jout, shape_json(&t));
+            if (j >= l.n_inputs) {
+                json_array_append_new(jprec, json_integer(t.precision));
+                prec = t.precision;
+            }
+        }
+        if (a.json) {
+            json_array_append_new(
+                layers, json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:I, s:I}", "index", (int)k,
+                                  "op", l.op, "name", l.name, "inputs", jin, "outputs", jout,
+                                  "precision", jprec, "param_bytes", (json_int_t)l.param_bytes,
+                                  "gas", (json_int_t)l.gas));
+        } else {
+            json_decref(jin);
+            json_decref(jout);
+            json_decref(jprec);
+            printf("%5u  %-20s %-24s %-36s %-20s %4u %12llu %14llu\n", k, l.op, l.name, ins,
+                   outs, prec, (unsigned long long)l.param_bytes, (unsigned long long)l.gas);
+        }
+    }
+    json_t *warnings = json_array();
+    for (uint32_t i = 0; detvm_module_warning(m, i); i++)
+        json_array_append_new(warnings, json_string(detvm_module_warning(m, i)));
+    if (a.json) {
+        json_t *outputs = json_array();
+        for (uint32_t k = 0; k < info.n_outputs; k++) {
+            detvm_tensor_desc t;
+            detvm_module_tensor(m, detvm_module_output(m, k), &t, NULL);
+            json_array_append_new(outputs, json_pack("{s:s, s:o, s:i}", "name", t.name, "shape",
+                                                     shape_json(&t), "precision",
+                                                     (int)t.precision));
+        }
+        detvm_tensor_desc in;
+        detvm_module_tensor(m, detvm_module_input(m), &in, NULL);
+        json_t *doc = json_pack(
+            "{s:o, s:{s:I, s:I, s:I, s:I, s:i}, s:{s:s, s:o, s:i, s:I, s:i}, "
+            "s:{s:o, s:I, s:i, s:s}, s:s, s:o}",
+            "layers", layers, "totals", "layers", (json_int_t)info.n_instructions, "gas",
+            (json_int_t)info.gas, "param_bytes", (json_int_t)param_total, "storage_size",
+            (json_int_t)info.storage_size, "arena_bytes", (int)info.arena_bytes, "input", "name",
+            in.name, "shape", shape_json(&in), "precision", (int)in.precision, "bytes",
+            (json_int_t)info.input_len, "type_size", (int)info.input_type_size, "output",
+            "heads", outputs, "bytes", (json_int_t)info.output_len, "type_size",
+            (int)info.output_type_size, "postprocess", info.postprocess_name, "version",
+            info.version, "warnings", warnings);
+        char *text = json_dumps(doc, JSON_INDENT(1));
+        puts(text);
+        free(text);
+        json_decref(doc);
+    } else {
+        json_decref(layers);
+        printf("\ntotal: %u layers, gas %llu, parameter bytes %llu, CVM storage size %llu, "
+               "arena %llu bytes\n",
+               info.n_instructions, (unsigned long long)info.gas,
+               (unsigned long long)param_total, (unsigned long long)info.storage_size,
+               (unsigned long long)info.arena_bytes);
+        tensor_line(m, detvm_module_input(m), "input", info.input_type_size);
+        for (uint32_t k = 0; k < info.n_outputs; k++) {
+            char role[32];
+            snprintf(role, sizeof role, "output %u", k);
+            tensor_line(m, detvm_module_output(m, k), role, info.output_type_size);
+        }
+        printf("input %llu bytes, output %llu bytes, postprocess %s, version %s\n",
+               (unsigned long long)info.input_len, (unsigned long long)info.output_len,
+               info.postprocess_name[0] ? info.postprocess_name : "none", info.version);
+        for (size_t i = 0; i < json_array_size(warnings); i++)
+            printf("warning: %s\n", json_string_value(json_array_get(warnings, i)));
+        json_decref(warnings);
+    }
+    detvm_module_free(m);
+    free(bytes);
+    return 0;
+}
+
+static const char explain_help[] =
+    "usage: detvm explain MODEL [PARAMS]\n"
+    "Prints the bytecode listing, one instruction per line: index, op, outputs <- inputs\n"
+    "(t = arena tensor, c = constant, with shapes), the attribute values, and the layer name.\n";
+
+static int cmd_explain(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args("explain", argc, argv, &a);
+    if (rc)
+        return rc;
+    uint8_t *bytes = NULL;
+    detvm_module *m = NULL;
+    if ((rc = open_model(&a, &bytes, &m)))
+        return rc;
+    detvm_module_info info;
+    detvm_module_get_info(m, &info);
+    printf("; %u instructions, arena %llu bytes, input t%u\n", info.n_instructions,
+           (unsigned long long)info.arena_bytes, detvm_module_input(m));
+    for (uint32_t k = 0; k < info.n_instructions; k++) {
+        detvm_layer_desc l;
+        detvm_module_layer(m, k, &l, NULL);
+        printf("%5u  %-20s", k, l.op);
+        for (uint32_t j = 0; j < l.n_inputs + l.n_outputs; j++) {
+            uint32_t pos = j < l.n_outputs ? l.n_inputs + j : j - l.n_outputs;
+            detvm_tensor_desc t;
+            char shape[128];
+            detvm_module_tensor(m, l.tensors[pos], &t, NULL);
+            shape_text(&t, shape, sizeof shape);
+            printf("%s%c%u%s", j == l.n_outputs ? " <- " : j ? ", " : " ",
+                   t.is_constant ? 'c' : 't', t.id, shape);
+        }
+        printf("  [");
+        for (uint32_t i = 0; i < l.n_attrs; i++)
+            printf(i ? " %d" : "%d", l.attrs[i]);
+        printf("]  ; %s\n", l.name);
+    }
+    for (uint32_t k = 0; k < info.n_outputs; k++)
+        printf("; output %u: t%u\n", k, detvm_module_output(m, k));
+    detvm_module_free(m);
+    free(bytes);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *help;
+} commands[] = {
+    {"run", cmd_run, run_help},
+    {"compile", cmd_compile, compile_help},
+    {"info", cmd_info, info_help},
+    {"explain", cmd_explain, explain_help},
+};
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "usage: detvm COMMAND [ARGS]   (detvm COMMAND --help for each)\n"
+               "detvm %s, a deterministic VM for integer-quantized neural networks.\n"
+               "commands:\n",
+            DETVM_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %s\n", commands[i].name);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_INVALID : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("detvm %s\n", DETVM_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        if (wants_help(argc - 2, argv + 2)) {
+            fputs(commands[i].help, stdout);
+            return 0;
+        }
+        return commands[i].run(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "detvm: unknown command %s (see detvm --help)\n", argv[1]);
+    return EXIT_INVALID;
+}
