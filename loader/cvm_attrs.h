@@ -48,8 +48,8 @@ int cvm_attr_string(cvm_attrs *a, const char *key, int required, const char *def
 /* Fails on the first key no getter asked for (except __x__ keys). Call after the getters. */
 int cvm_attr_finish(cvm_attrs *a);
 
-/* An op without attributes: any key but __x__ ones is an error, as the CVM runtime's
- * "should not have attributes" check (status 1). */
+/* An op without attributes: any key at all, __x__ ones included, is an error, as the CVM
+ * runtime's "should not have attributes" check (status 1). */
 int cvm_attr_none(cvm_attrs *a);
 
 #endif

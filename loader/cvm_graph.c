@@ -562,6 +562,7 @@ static detvm_status infer_node(cvm_graph *g, uint32_t nid, detvm_error *err)
     cvm_node *op = &n->op;
     memset(op, 0, sizeof *op);
     op->attrs = &n->attrs;
+    n->attrs.err = err;
     op->n_in = n->n_in;
     op->in_shape = in_shape;
     op->in_prec = in_prec;

@@ -33,7 +33,8 @@ typedef struct {
 typedef struct {
     const char *name;
     /* Parse the attributes into canonical ones, set opcode, n_in_expected and n_out. May
-     * read in_shape (some canonical attributes depend on the input rank). */
+     * read in_shape (some canonical attributes depend on the input rank). The loader sets
+     * attrs->err to err before calling it. */
     int (*parse)(cvm_node *n, detvm_error *err);
     /* Check what the CVM runtime's shape inference checks beyond ops/ infer (run after it
      * succeeded; may be NULL). out_shape holds the inferred output shapes. */
@@ -43,7 +44,7 @@ typedef struct {
     /* When the CVM runtime's CPU and formal back ends can disagree on this node (the
      * conformance corpus's divergent/ cases), a static one-line description of how; else
      * NULL. detvm follows the formal semantics and `detvm info` prints this as a warning.
-     * The function may be NULL: the op never diverges. */
+     * The function may be NULL: the op never diverges. in_shape and in_prec are set. */
     const char *(*divergence)(const cvm_node *n);
 } cvm_op_def;
 

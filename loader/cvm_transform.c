@@ -76,8 +76,7 @@ static int flatten_parse(cvm_node *n, detvm_error *err)
     return cvm_attr_none(n->attrs);
 }
 
-const cvm_op_def cvm_def_FLATTEN = {"flatten", flatten_parse, NULL, precision_of_first_input,
-                                    NULL};
+const cvm_op_def cvm_def_FLATTEN = {"flatten", flatten_parse, NULL, precision_of_first_input, NULL};
 
 /* ---- reshape ---------------------------------------------------------------------------
  *
@@ -139,9 +138,11 @@ static int reshape_resolve(cvm_node *n, const cvm_tuple *codes, detvm_error *err
             src += 2;
         } else if (code == -4) {
             if (i + 2 >= codes->n)
-                return cvm_fail(err, DETVM_EINVALID, n, "shape[%u]: -4 needs two codes after it", i);
+                return cvm_fail(err, DETVM_EINVALID, n, "shape[%u]: -4 needs two codes after it",
+                                i);
             if (src >= in->ndim)
-                return cvm_fail(err, DETVM_EINVALID, n, "shape[%u]: -4 has no input dim to split", i);
+                return cvm_fail(err, DETVM_EINVALID, n, "shape[%u]: -4 has no input dim to split",
+                                i);
             int64_t whole = in->dim[src++];
             int64_t left = codes->v[++i], right = codes->v[++i];
             if (left == -1 && right == -1)
@@ -201,8 +202,7 @@ static int reshape_parse(cvm_node *n, detvm_error *err)
     return has_inputs(n) ? reshape_resolve(n, &codes, err) : 0;
 }
 
-const cvm_op_def cvm_def_RESHAPE = {"reshape", reshape_parse, NULL, precision_of_first_input,
-                                    NULL};
+const cvm_op_def cvm_def_RESHAPE = {"reshape", reshape_parse, NULL, precision_of_first_input, NULL};
 
 /* ---- expand_dims ----------------------------------------------------------------------- */
 
@@ -258,8 +258,7 @@ static int squeeze_parse(cvm_node *n, detvm_error *err)
     return 0;
 }
 
-const cvm_op_def cvm_def_SQUEEZE = {"squeeze", squeeze_parse, NULL, precision_of_first_input,
-                                    NULL};
+const cvm_op_def cvm_def_SQUEEZE = {"squeeze", squeeze_parse, NULL, precision_of_first_input, NULL};
 
 /* ---- transpose: canonical attrs are the full permutation ------------------------------- */
 
@@ -274,8 +273,7 @@ static int transpose_parse(cvm_node *n, detvm_error *err)
         return 0;
     uint32_t ndim = n->in_shape[0].ndim;
     if (axes.n != 0 && axes.n != ndim)
-        return cvm_fail(err, DETVM_EINVALID, n, "axes: %u entries for %u input dims", axes.n,
-                        ndim);
+        return cvm_fail(err, DETVM_EINVALID, n, "axes: %u entries for %u input dims", axes.n, ndim);
     uint32_t seen = 0;
     for (uint32_t i = 0; i < ndim; i++) {
         int32_t axis = (int32_t)(ndim - 1 - i); /* no axes: reverse them */
@@ -290,8 +288,8 @@ static int transpose_parse(cvm_node *n, detvm_error *err)
     return 0;
 }
 
-const cvm_op_def cvm_def_TRANSPOSE = {"transpose", transpose_parse, NULL,
-                                      precision_of_first_input, NULL};
+const cvm_op_def cvm_def_TRANSPOSE = {"transpose", transpose_parse, NULL, precision_of_first_input,
+                                      NULL};
 
 /* ---- concatenate (any number of inputs) ------------------------------------------------ */
 
@@ -304,7 +302,7 @@ static int concatenate_parse(cvm_node *n, detvm_error *err)
     if (n->n_in == 0)
         return cvm_fail(err, DETVM_EINVALID, n, "no inputs");
     if (n->n_in > DV_MAX_OP_INPUTS)
-        return cvm_fail(err, DETVM_ERUNTIME, n, "%u inputs (detvm supports up to %d)", n->n_in,
+        return cvm_fail(err, DETVM_EINVALID, n, "%u inputs (detvm supports up to %d)", n->n_in,
                         DV_MAX_OP_INPUTS);
     if (normalize_axis(n, err, "axis", axis, n->in_shape[0].ndim, &n->attr[0]) != 0)
         return -1;
@@ -456,8 +454,7 @@ static int take_parse(cvm_node *n, detvm_error *err)
     int64_t axis = 0;
     int has_axis;
     set_op(n, DV_OP_TAKE, 2);
-    if (cvm_attr_opt_int(n->attrs, "axis", &axis, &has_axis) != 0 ||
-        cvm_attr_finish(n->attrs) != 0)
+    if (cvm_attr_opt_int(n->attrs, "axis", &axis, &has_axis) != 0 || cvm_attr_finish(n->attrs) != 0)
         return -1;
     if (!has_inputs(n))
         return 0;

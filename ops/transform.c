@@ -211,8 +211,8 @@ static const char *transpose_infer(const dv_attrs *a, uint32_t n_in, const dv_sh
     return NULL;
 }
 
-static void transpose_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in,
-                          uint32_t n_out, dv_tensor *out, int32_t *scratch)
+static void transpose_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                          dv_tensor *out, int32_t *scratch)
 {
     int64_t in_stride[DV_MAX_NDIM], step[DV_MAX_NDIM];
     row_major_strides(&in->shape, in_stride);
@@ -249,8 +249,8 @@ static const char *concatenate_infer(const dv_attrs *a, uint32_t n_in, const dv_
     return bad ? bad : dv_shape_check(out);
 }
 
-static void concatenate_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in,
-                            uint32_t n_out, dv_tensor *out, int32_t *scratch)
+static void concatenate_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                            dv_tensor *out, int32_t *scratch)
 {
     uint32_t axis = (uint32_t)a->v[0];
     uint64_t outer = dims_product(&out->shape, 0, axis);
@@ -311,8 +311,8 @@ static void repeat_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, ui
  * x is first viewed with rank n by prepending axes of size 1 (its dims are aligned to the
  * right), then repeated whole reps[k] times along each axis k:
  *   y.shape[k] = x'.shape[k] * reps[k],  y[c] = x'[c_k mod x'.shape[k] for each k]. */
-static const char *tile_infer(const dv_attrs *a, uint32_t n_in, const dv_shape *in,
-                              uint32_t n_out, dv_shape *out)
+static const char *tile_infer(const dv_attrs *a, uint32_t n_in, const dv_shape *in, uint32_t n_out,
+                              dv_shape *out)
 {
     if (a->n < in->ndim || a->n > DV_MAX_NDIM)
         return "tile: reps: need one entry per output axis (input rank to 6)";
@@ -322,7 +322,8 @@ static const char *tile_infer(const dv_attrs *a, uint32_t n_in, const dv_shape *
         if (a->v[k] < 1)
             return "tile: reps: must be positive";
         uint64_t dim = k < lead ? 1 : in->dim[k - lead];
-        const char *bad = set_dim(out, k, dim * (uint64_t)a->v[k], "tile: reps: output axis above 2^24");
+        const char *bad =
+            set_dim(out, k, dim * (uint64_t)a->v[k], "tile: reps: output axis above 2^24");
         if (bad)
             return bad;
     }
@@ -399,8 +400,8 @@ static const char *strided_slice_infer(const dv_attrs *a, uint32_t n_in, const d
     return NULL;
 }
 
-static void strided_slice_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in,
-                              uint32_t n_out, dv_tensor *out, int32_t *scratch)
+static void strided_slice_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                              dv_tensor *out, int32_t *scratch)
 {
     uint32_t ndim = in->shape.ndim;
     int64_t in_stride[DV_MAX_NDIM], step[DV_MAX_NDIM], base = 0;
@@ -441,8 +442,8 @@ static const char *slice_like_infer(const dv_attrs *a, uint32_t n_in, const dv_s
     return NULL;
 }
 
-static void slice_like_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in,
-                           uint32_t n_out, dv_tensor *out, int32_t *scratch)
+static void slice_like_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                           dv_tensor *out, int32_t *scratch)
 {
     int64_t in_stride[DV_MAX_NDIM];
     row_major_strides(&in[0].shape, in_stride);
@@ -458,8 +459,8 @@ static void slice_like_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in
  *   y[a, k, b] = x[a, clamp(flat(indices)[k]), b].
  * clamp(v) = min(max(v, 0), n - 1), n being the size of the flattened input or of `axis`:
  * out-of-range indices read the first or last element, as in the CVM runtime. */
-static const char *take_infer(const dv_attrs *a, uint32_t n_in, const dv_shape *in,
-                              uint32_t n_out, dv_shape *out)
+static const char *take_infer(const dv_attrs *a, uint32_t n_in, const dv_shape *in, uint32_t n_out,
+                              dv_shape *out)
 {
     if (a->n != 1)
         return "take: expects one attribute, axis";
@@ -539,18 +540,16 @@ static void cvm_lut_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, u
 
 const dv_op_info dv_info_FLATTEN = {"flatten", 1, 1, 1, flatten_infer, copy_run, NULL};
 const dv_op_info dv_info_RESHAPE = {"reshape", 1, 1, 1, reshape_infer, copy_run, NULL};
-const dv_op_info dv_info_EXPAND_DIMS = {"expand_dims", 1, 1, 1, expand_dims_infer, copy_run,
-                                        NULL};
+const dv_op_info dv_info_EXPAND_DIMS = {"expand_dims", 1, 1, 1, expand_dims_infer, copy_run, NULL};
 const dv_op_info dv_info_SQUEEZE = {"squeeze", 1, 1, 1, squeeze_infer, copy_run, NULL};
-const dv_op_info dv_info_TRANSPOSE = {"transpose", 1, 1, 1, transpose_infer, transpose_run,
-                                      NULL};
-const dv_op_info dv_info_CONCATENATE = {"concatenate", 1, DV_MAX_OP_INPUTS, 1,
-                                        concatenate_infer, concatenate_run, NULL};
+const dv_op_info dv_info_TRANSPOSE = {"transpose", 1, 1, 1, transpose_infer, transpose_run, NULL};
+const dv_op_info dv_info_CONCATENATE = {
+    "concatenate", 1, DV_MAX_OP_INPUTS, 1, concatenate_infer, concatenate_run, NULL};
 const dv_op_info dv_info_REPEAT = {"repeat", 1, 1, 1, repeat_infer, repeat_run, NULL};
 const dv_op_info dv_info_TILE = {"tile", 1, 1, 1, tile_infer, tile_run, NULL};
-const dv_op_info dv_info_STRIDED_SLICE = {"strided_slice", 1, 1, 1, strided_slice_infer,
+const dv_op_info dv_info_STRIDED_SLICE = {"strided_slice",   1,   1, 1, strided_slice_infer,
                                           strided_slice_run, NULL};
-const dv_op_info dv_info_SLICE_LIKE = {"slice_like", 2, 2, 1, slice_like_infer, slice_like_run,
-                                       NULL};
+const dv_op_info dv_info_SLICE_LIKE = {"slice_like",   2,   2, 1, slice_like_infer,
+                                       slice_like_run, NULL};
 const dv_op_info dv_info_TAKE = {"take", 2, 2, 1, take_infer, take_run, NULL};
 const dv_op_info dv_info_CVM_LUT = {"cvm_lut", 2, 2, 1, cvm_lut_infer, cvm_lut_run, NULL};

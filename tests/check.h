@@ -3,11 +3,22 @@
 #ifndef DETVM_TESTS_CHECK_H
 #define DETVM_TESTS_CHECK_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int check_passed, check_failed, check_skipped;
+
+/* Prints a failure's explanation; not a format-checked function, so CHECK(x) may have none. */
+static void check_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
 
 #define CHECK(cond, ...)                                                              \
     do {                                                                              \
@@ -16,8 +27,7 @@ static int check_passed, check_failed, check_skipped;
         } else {                                                                      \
             check_failed++;                                                           \
             fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
-            fprintf(stderr, "" __VA_ARGS__);                                          \
-            fputc('\n', stderr);                                                      \
+            check_note("" __VA_ARGS__);                                               \
         }                                                                             \
     } while (0)
 

@@ -49,16 +49,11 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Calls fn(dir, meta, user) for each case under conformance/cvm/<group>, in name order.
- * Returns the number of cases visited, or -1 when the corpus is absent. */
-static inline int corpus_each(const char *group,
-                              void (*fn)(const char *dir, json_t *meta, void *user), void *user)
+typedef void (*case_fn)(const char *dir, json_t *meta, void *user);
+
+/* Calls fn for each case folder (one holding meta.json) under base, in name order. */
+static inline int cases_each(const char *base, case_fn fn, void *user)
 {
-    const char *shared = shared_dir();
-    if (!shared)
-        return -1;
-    char base[1024];
-    snprintf(base, sizeof base, "%s/conformance/cvm/%s", shared, group);
     DIR *d = opendir(base);
     if (!d)
         return 0;
@@ -87,6 +82,18 @@ static inline int corpus_each(const char *group,
         free(names[i]);
     }
     return visited;
+}
+
+/* Calls fn(dir, meta, user) for each case under conformance/cvm/<group>, in name order.
+ * Returns the number of cases visited, or -1 when the corpus is absent. */
+static inline int corpus_each(const char *group, case_fn fn, void *user)
+{
+    const char *shared = shared_dir();
+    if (!shared)
+        return -1;
+    char base[1024];
+    snprintf(base, sizeof base, "%s/conformance/cvm/%s", shared, group);
+    return cases_each(base, fn, user);
 }
 
 /* meta[key] as an integer, or -1 when null or absent. */

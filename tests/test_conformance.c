@@ -113,6 +113,8 @@ static void run_case(const char *dir, json_t *meta, void *user)
 int main(void)
 {
     static const char *const groups[] = {"valid", "invalid", "divergent", "medium"};
+    int fixtures = cases_each("fixtures/cvm", run_case, NULL);
+    CHECK(fixtures > 0 || getenv("DETVM_CASE"), "fixtures/cvm has no case");
     const char *skip_medium = getenv("DETVM_SKIP_MEDIUM");
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
         if (i == 3 && skip_medium && *skip_medium) {
