@@ -3,9 +3,9 @@
  * document, an unknown key or operator and attribute errors are runtime errors (2); every
  * VERIFY of the runtime is an invalid model (1).
  *
- * One difference in order: the runtime parses each node's attributes before its structural
- * checks; detvm parses them in the shape pass, once the input shapes are known to be sound.
- * A graph with several faults may therefore report another of them first. */
+ * One difference in order: the runtime parses every node's attributes before its structural
+ * checks; detvm parses them right after, once the input shapes are known to be sound. A graph
+ * with both kinds of fault may therefore report another of them first. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,18 +547,26 @@ done:
 
 /* ---- Shape and precision inference ---------------------------------------------------- */
 
-static detvm_status infer_node(cvm_graph *g, uint32_t nid, detvm_error *err)
+/* The inputs' shapes and precisions as the JSON declares them. */
+static void gather_inputs(const cvm_graph *g, const cvm_graph_node *n, dv_shape *in_shape,
+                          int32_t *in_prec)
+{
+    for (uint32_t j = 0; j < n->n_in; j++) {
+        uint32_t eid = cvm_entry_id(g, n->inputs[j]);
+        in_shape[j] = g->shape[eid];
+        in_prec[j] = g->precision[eid];
+    }
+}
+
+/* Parses the node's attributes into canonical ones and checks its arity. */
+static detvm_status parse_node(cvm_graph *g, uint32_t nid, detvm_error *err)
 {
     cvm_graph_node *n = &g->nodes[nid];
     dv_shape in_shape[DV_MAX_OP_INPUTS];
     int32_t in_prec[DV_MAX_OP_INPUTS];
     if (n->n_in > DV_MAX_OP_INPUTS)
         return INVALID("node %s: %u inputs, at most %u", n->name, n->n_in, DV_MAX_OP_INPUTS);
-    for (uint32_t j = 0; j < n->n_in; j++) {
-        uint32_t eid = cvm_entry_id(g, n->inputs[j]);
-        in_shape[j] = g->shape[eid];
-        in_prec[j] = g->precision[eid];
-    }
+    gather_inputs(g, n, in_shape, in_prec);
     cvm_node *op = &n->op;
     memset(op, 0, sizeof *op);
     op->attrs = &n->attrs;
@@ -568,9 +576,25 @@ static detvm_status infer_node(cvm_graph *g, uint32_t nid, detvm_error *err)
     op->in_prec = in_prec;
     if (n->def->parse(op, err) != 0)
         return err ? err->status : DETVM_EINVALID;
+    op->in_shape = NULL;
+    op->in_prec = NULL;
     if (op->n_in_expected != n->n_in)
         return INVALID("node %s (%s): %u inputs, the operator takes %u", n->name, n->func_name,
                        n->n_in, op->n_in_expected);
+    return DETVM_OK;
+}
+
+/* Infers the node's output shapes and checks them against the JSON's. */
+static detvm_status infer_node(cvm_graph *g, uint32_t nid, detvm_error *err)
+{
+    cvm_graph_node *n = &g->nodes[nid];
+    dv_shape in_shape[DV_MAX_OP_INPUTS];
+    int32_t in_prec[DV_MAX_OP_INPUTS];
+    gather_inputs(g, n, in_shape, in_prec);
+    cvm_node *op = &n->op;
+    op->in_shape = in_shape;
+    op->in_prec = in_prec;
+    n->attrs.err = err;
     const dv_op_info *info = dv_op_lookup(op->opcode);
     uint32_t n_out = g->row_ptr[nid + 1] - g->row_ptr[nid];
     if (!info || info->n_outputs != n_out || op->n_out != n_out)
@@ -585,9 +609,12 @@ static detvm_status infer_node(cvm_graph *g, uint32_t nid, detvm_error *err)
             return INVALID("node %s (%s): output %u shape in attrs.shape differs from the "
                            "inferred shape",
                            n->name, n->func_name, o);
+    detvm_status st = DETVM_OK;
     if (n->def->check && n->def->check(op, out_shape, err) != 0)
-        return err ? err->status : DETVM_EINVALID;
-    return DETVM_OK;
+        st = err ? err->status : DETVM_EINVALID;
+    op->in_shape = NULL;
+    op->in_prec = NULL;
+    return st;
 }
 
 static detvm_status infer_precision(cvm_graph *g, uint32_t nid, detvm_error *err)
@@ -600,11 +627,7 @@ static detvm_status infer_precision(cvm_graph *g, uint32_t nid, detvm_error *err
     }
     int32_t in_prec[DV_MAX_OP_INPUTS];
     dv_shape in_shape[DV_MAX_OP_INPUTS], out_shape[DV_MAX_OP_OUTPUTS];
-    for (uint32_t j = 0; j < n->n_in; j++) {
-        uint32_t eid = cvm_entry_id(g, n->inputs[j]);
-        in_prec[j] = g->precision[eid];
-        in_shape[j] = g->shape[eid];
-    }
+    gather_inputs(g, n, in_shape, in_prec);
     uint32_t n_out = g->row_ptr[nid + 1] - g->row_ptr[nid];
     for (uint32_t o = 0; o < n_out; o++)
         out_shape[o] = g->shape[g->row_ptr[nid] + o];
@@ -635,6 +658,10 @@ detvm_status cvm_graph_load(const char *json, size_t len, cvm_graph *g, detvm_er
     detvm_status st = read_top(g, &a, err);
     if (!st)
         st = check_structure(g, &a, err);
+    /* as the runtime: every node's attributes, then every node's shapes, then precisions */
+    for (uint32_t i = 0; i < g->n_nodes && !st; i++)
+        if (g->nodes[i].is_op)
+            st = parse_node(g, i, err);
     for (uint32_t i = 0; i < g->n_nodes && !st; i++)
         if (g->nodes[i].is_op)
             st = infer_node(g, i, err);
