@@ -10,7 +10,7 @@ BUILD := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 
-OPT ?= -O2
+OPT ?= -O3
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS += -std=c11 $(OPT) -g $(WARN) -fPIC -D_POSIX_C_SOURCE=200809L $(SANFLAGS) -Iinclude
 LDFLAGS += $(SANFLAGS)
@@ -49,8 +49,20 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libdetvm.a tests/check.h
 test: all $(TESTS)
 	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
 
+SHARED ?= ../shared
+BENCH_CASES := $(wildcard $(SHARED)/conformance/cvm/medium/*)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libdetvm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libdetvm.a $(HOST_LIBS)
+
+# Time per inference of the medium CVM models (skipped when ../shared is absent).
+bench: $(BUILD)/bench/bench_cvm
+	@if [ -n "$(BENCH_CASES)" ]; then $(BUILD)/bench/bench_cvm -n 20 $(BENCH_CASES); \
+	else echo "bench: $(SHARED)/conformance/cvm is absent, nothing to measure"; fi
+
 clean:
 	rm -rf build build-san
 
-.PHONY: all test clean
+.PHONY: all test bench clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

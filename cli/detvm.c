@@ -50,6 +50,10 @@ static int parse_args(const char *cmd, int argc, char **argv, args *a)
                 a->outputs[a->n_outputs++] = argv[++i];
             else
                 return usage_error(cmd, "too many -o");
+        } else if (strcmp(s, "-i") == 0 || strcmp(s, "-o") == 0) {
+            fprintf(stderr, "detvm %s: option %s needs a value (see detvm %s --help)\n", cmd, s,
+                    cmd);
+            return EXIT_INVALID;
         } else if (strcmp(s, "--json") == 0) {
             a->json = 1;
         } else if (s[0] == '-' && s[1]) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -60,9 +61,12 @@ int io_write_file(const char *path, const void *data, size_t len)
         free(tmp);
         return -1;
     }
+    /* mkstemp creates the file 0600; give it the mode fopen would have (0666 less umask). */
+    mode_t mask = umask(0);
+    umask(mask);
     const uint8_t *p = data;
     size_t done = 0;
-    int ok = 1;
+    int ok = fchmod(fd, 0666 & ~mask) == 0;
     while (ok && done < len) {
         ssize_t w = write(fd, p + done, len - done);
         if (w < 0 && errno == EINTR)

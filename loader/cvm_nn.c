@@ -11,20 +11,8 @@
  * at the kernels in ops/nn.c; ops' infer then computes the output shape from them. */
 #include <string.h>
 
+#include "../ops/nn_attrs.h"
 #include "cvm_ops.h"
-
-/* Canonical attribute positions, as documented at each kernel in ops/nn.c. */
-enum {
-    CONV_CHANNELS, CONV_KERNEL_H, CONV_KERNEL_W, CONV_STRIDE_H, CONV_STRIDE_W,
-    CONV_PAD_TOP, CONV_PAD_LEFT, CONV_PAD_BOTTOM, CONV_PAD_RIGHT,
-    CONV_DILATION_H, CONV_DILATION_W, CONV_GROUPS, CONV_USE_BIAS, CONV_N_ATTRS
-};
-enum { DENSE_UNITS, DENSE_USE_BIAS, DENSE_N_ATTRS };
-enum {
-    POOL_H, POOL_W, POOL_STRIDE_H, POOL_STRIDE_W, POOL_PAD_TOP, POOL_PAD_LEFT,
-    POOL_PAD_BOTTOM, POOL_PAD_RIGHT, POOL_CEIL_MODE, POOL_N_ATTRS
-};
-enum { UPSAMPLING_SCALE, UPSAMPLING_N_ATTRS };
 
 /* The runtime's ATTR_MIN_VALUE / ATTR_MAX_VALUE, the default bounds of VerifyAttrRange. */
 #define ATTR_MAX 4096

@@ -12,6 +12,7 @@
  * Coordinates are computed in int64_t: each is bounded by dimensions (< 2^24) times int32
  * attributes, far below 2^63. Element offsets fit in size_t because every tensor has at
  * most 2^30 elements (dv_shape_check). */
+#include "nn_attrs.h"
 #include "op.h"
 
 /* Stores through uint32_t views of int32 tensors: C allows an object to be accessed through
@@ -65,12 +66,6 @@ static uint32_t window_extent(int64_t padded, int64_t window, int64_t stride, in
  * this file). Groups = C gives depthwise convolution, channels = k * C a depth multiplier k.
  *
  * The CVM format always has pad_bottom = pad_top and pad_right = pad_left. */
-enum {
-    CONV_CHANNELS, CONV_KERNEL_H, CONV_KERNEL_W, CONV_STRIDE_H, CONV_STRIDE_W,
-    CONV_PAD_TOP, CONV_PAD_LEFT, CONV_PAD_BOTTOM, CONV_PAD_RIGHT,
-    CONV_DILATION_H, CONV_DILATION_W, CONV_GROUPS, CONV_USE_BIAS, CONV_N_ATTRS
-};
-
 static const char *conv2d_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
                                 uint32_t n_out, dv_shape *out)
 {
@@ -220,8 +215,6 @@ const dv_op_info dv_info_CONV2D = {"conv2d", 2, 3, 1, conv2d_infer, conv2d_run, 
  *     y[m][u] = bias[u] (0 without bias) + sum over k < K of data[m][k] * weight[u][k]
  *
  * with every product and sum wrapping modulo 2^32 (see the top of this file). */
-enum { DENSE_UNITS, DENSE_USE_BIAS, DENSE_N_ATTRS };
-
 static const char *dense_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
                                uint32_t n_out, dv_shape *out)
 {
@@ -286,11 +279,6 @@ const dv_op_info dv_info_DENSE = {"dense", 2, 3, 1, dense_infer, dense_run, 0};
  * taking only positions inside x: padding never contributes, so it acts as INT32_MIN, and a
  * window wholly in the padding gives INT32_MIN. The CVM format has symmetric padding and
  * checks that every window overlaps x. */
-enum {
-    POOL_H, POOL_W, POOL_STRIDE_H, POOL_STRIDE_W, POOL_PAD_TOP, POOL_PAD_LEFT,
-    POOL_PAD_BOTTOM, POOL_PAD_RIGHT, POOL_CEIL_MODE, POOL_N_ATTRS
-};
-
 static const char *max_pool2d_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
                                     uint32_t n_out, dv_shape *out)
 {
@@ -376,8 +364,6 @@ const dv_op_info dv_info_MAX_POOL2D = {"max_pool2d", 1, 1, 1, max_pool2d_infer, 
  * Nearest-neighbour upsampling: x is (N, C, H, W), y is (N, C, H * scale, W * scale) and
  *
  *     y[n][c][i][j] = x[n][c][i / scale][j / scale]   (integer division). */
-enum { UPSAMPLING_SCALE, UPSAMPLING_N_ATTRS };
-
 static const char *upsampling_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
                                     uint32_t n_out, dv_shape *out)
 {

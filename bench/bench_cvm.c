@@ -1,0 +1,99 @@
+/* Time per inference of CVM models: compile, then the median and minimum of N runs after a
+ * warm-up. Usage: bench_cvm [-n RUNS] CASE_DIR...   (each holding symbol.json, params.bin,
+ * input.bin). Prints one line per model. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "detvm.h"
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench(const char *dir, int runs)
+{
+    char model[1024], params[1024], input_path[1024];
+    snprintf(model, sizeof model, "%s/symbol.json", dir);
+    snprintf(params, sizeof params, "%s/params.bin", dir);
+    snprintf(input_path, sizeof input_path, "%s/input.bin", dir);
+    uint8_t *bytes = NULL;
+    size_t len = 0, in_len = 0;
+    detvm_error err = {0};
+    detvm_module *m = NULL;
+    detvm_session *s = NULL;
+    double t0 = now_ms();
+    if (detvm_load_model_files(model, params, &bytes, &len, &err) ||
+        detvm_module_load(bytes, len, &m, &err) || detvm_session_new(m, &s, &err)) {
+        fprintf(stderr, "bench: %s: %s\n", dir, err.message);
+        return 1;
+    }
+    double compile_ms = now_ms() - t0;
+    uint8_t *input = slurp(input_path, &in_len);
+    detvm_module_info info;
+    detvm_module_get_info(m, &info);
+    uint8_t *out = malloc(info.output_len + 1);
+    double *t = calloc((size_t)runs, sizeof *t);
+    int rc = detvm_run(s, input, in_len, out, info.output_len, &err); /* warm-up */
+    for (int i = 0; i < runs && !rc; i++) {
+        double start = now_ms();
+        rc = detvm_run(s, input, in_len, out, info.output_len, &err);
+        t[i] = now_ms() - start;
+    }
+    if (rc) {
+        fprintf(stderr, "bench: %s: %s\n", dir, err.message);
+    } else {
+        qsort(t, (size_t)runs, sizeof *t, by_value);
+        const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+        printf("%-24s median %9.2f ms  min %9.2f ms  (%d runs; compile and load %.0f ms; "
+               "module %.1f MB; arena %.1f MB)\n",
+               name, t[runs / 2], t[0], runs, compile_ms, len / 1e6, info.arena_bytes / 1e6);
+    }
+    free(t);
+    free(out);
+    free(input);
+    detvm_session_free(s);
+    detvm_module_free(m);
+    free(bytes);
+    return rc != 0;
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 20, rc = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+            runs = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
+        else
+            rc |= bench(argv[i], runs);
+    }
+    return rc;
+}
