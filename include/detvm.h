@@ -57,7 +57,10 @@ detvm_status detvm_module_load(const uint8_t *bytes, size_t len, detvm_module **
                                detvm_error *err);
 void detvm_module_free(detvm_module *module);
 
-/* BLAKE2b-256 of the module's canonical bytes (verify/ computes it; see detvm_module_id). */
+/* The module's identity: BLAKE2b-256 over "DTVM", the format version, and each section but
+ * the signature as (u32 kind, u32 length, bytes), in kind order. Layout and padding do not
+ * enter it, and signing a module does not change it. */
+void detvm_module_id(const detvm_module *module, uint8_t id[32]);
 
 typedef enum {
     DETVM_POST_NONE = 0,

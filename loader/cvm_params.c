@@ -73,8 +73,8 @@ static uint32_t find_argument(const cvm_graph *g, const param_name *n)
 static detvm_status read_array(cvm_graph *g, stream *s, const param_name *pn, int32_t *dst_pool,
                                uint64_t *pool_used, uint64_t pool_cap, detvm_error *err)
 {
-    uint64_t magic, reserved, data_bytes;
-    uint32_t device_type, device_id, ndim, dtype;
+    uint64_t magic = 0, reserved = 0, data_bytes = 0;
+    uint32_t device_type = 0, device_id = 0, ndim = 0, dtype = 0;
     if (take_u64(s, &magic) || take_u64(s, &reserved) || magic != ARRAY_MAGIC)
         return RUNTIME("array %.*s: bad array magic", (int)pn->name_len, pn->name);
     if (take_u32(s, &device_type) || take_u32(s, &device_id) || take_u32(s, &ndim) ||
@@ -157,7 +157,7 @@ detvm_status cvm_graph_load_params(cvm_graph *g, const uint8_t *params, size_t l
     if (g->data_node == UINT32_MAX)
         return dv_fail(err, DETVM_ERUNTIME, "graph: no input variable named data");
     stream s = {params, len, 0};
-    uint64_t magic, reserved, n_names, n_arrays;
+    uint64_t magic = 0, reserved = 0, n_names = 0, n_arrays = 0;
     if (len == 0 || !params)
         return INVALID("empty params blob");
     if (take_u64(&s, &magic) || magic != LIST_MAGIC)

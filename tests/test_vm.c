@@ -4,6 +4,8 @@
 #include "corpus.h"
 #include "detvm.h"
 
+#include <sodium.h>
+
 #define FIXTURE "fixtures/cvm/chain_23/"
 #define MAX_STEPS 64
 
@@ -86,6 +88,26 @@ static void check_memory_plan(const detvm_module *m)
     CHECK(live_peak_check <= info.arena_bytes, "a tensor ends past the arena");
 }
 
+/* The module id by its definition, walking the section table of the bytes directly. */
+static void expected_id(const uint8_t *b, uint8_t id[32])
+{
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 32);
+    crypto_generichash_update(&h, b, 6); /* "DTVM" and the u16 format version */
+    uint32_t n = b[8] | b[9] << 8;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = b + 32 + 16 * i;
+        uint32_t kind = e[0] | e[1] << 8, off = e[4] | e[5] << 8 | e[6] << 16 | (uint32_t)e[7] << 24;
+        uint32_t len = e[8] | e[9] << 8 | e[10] << 16 | (uint32_t)e[11] << 24;
+        if (kind == 8)
+            continue;
+        crypto_generichash_update(&h, e, 4);
+        crypto_generichash_update(&h, e + 8, 4);
+        crypto_generichash_update(&h, b + off, len);
+    }
+    crypto_generichash_final(&h, id, 32);
+}
+
 int main(void)
 {
     uint8_t *bytes = NULL;
@@ -155,6 +177,11 @@ int main(void)
     CHECK(st == DETVM_EINVALID && strstr(err.message, "output"), "long output: %s", err.message);
 
     check_memory_plan(m);
+
+    uint8_t id[32], want[32];
+    detvm_module_id(m, id);
+    expected_id(bytes, want);
+    CHECK(memcmp(id, want, 32) == 0, "module id is BLAKE2b-256 over the sections");
 
     recorder_free(&full);
     recorder_free(&stopper);

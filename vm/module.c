@@ -9,10 +9,7 @@
 #include "module.h"
 #include "module_format.h"
 
-typedef struct {
-    const uint8_t *p;
-    uint32_t len;
-} section;
+typedef vm_section section;
 
 typedef struct {
     const uint8_t *bytes;
@@ -459,6 +456,7 @@ detvm_status detvm_module_load(const uint8_t *bytes, size_t len, detvm_module **
         detvm_module_free(m);
         return st;
     }
+    memcpy(m->sections, r->sec, sizeof r->sec);
     *out = m;
     return DETVM_OK;
 }

@@ -28,9 +28,15 @@ typedef struct {
     const char *name;
 } vm_instr;
 
+typedef struct {
+    const uint8_t *p;
+    uint32_t len;
+} vm_section;
+
 struct detvm_module {
     const uint8_t *bytes;
     size_t len;
+    vm_section sections[16];    /* by kind (enum dvm_section_kind); p is NULL when absent */
     uint32_t n_tensors, n_instrs;
     vm_tensor *tensors;
     vm_instr *instrs;

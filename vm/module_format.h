@@ -42,6 +42,7 @@ enum dvm_section_kind {
     DVM_SEC_SIGNATURE = 8,
     DVM_SEC_LIMIT = 9
 };
+_Static_assert(DVM_SEC_LIMIT <= 16, "detvm_module keeps 16 section slots");
 
 enum dvm_meta_key {
     DVM_META_PRODUCER = 1,       /* string: the engine that wrote the module */
