@@ -108,8 +108,8 @@ static int cmd_run(int argc, char **argv)
     detvm_error err = {0};
     if ((rc = open_model(&a, &bytes, &m)))
         return rc;
-    if (io_read_file(a.input, &input, &in_len)) {
-        rc = EXIT_RUNTIME;
+    if (detvm_read_file(a.input, &input, &in_len, &err)) {
+        rc = fail(&err);
         goto done;
     }
     detvm_module_info info;

@@ -1,4 +1,4 @@
-/* File helpers of the CLI. */
+/* Writing files from the CLI. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,44 +7,6 @@
 #include <unistd.h>
 
 #include "io.h"
-
-int io_read_file(const char *path, uint8_t **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "detvm: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                fprintf(stderr, "detvm: %s: out of memory\n", path);
-                return -1;
-            }
-            buf = p;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        fprintf(stderr, "detvm: %s: read error\n", path);
-        return -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
 
 int io_write_file(const char *path, const void *data, size_t len)
 {

@@ -40,6 +40,9 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
                                size_t params_len, uint8_t **module, size_t *module_len,
                                detvm_error *err);
 
+/* Reads a whole file into malloc'd bytes (with a NUL after them, which len leaves out). */
+detvm_status detvm_read_file(const char *path, uint8_t **data, size_t *len, detvm_error *err);
+
 /* Reads a model from files: a .dvm module (params_path must be NULL), or a CVM graph JSON
  * with its params, which is compiled. The bytes are malloc'd; the caller frees them. */
 detvm_status detvm_load_model_files(const char *model_path, const char *params_path,
