@@ -154,6 +154,14 @@ static int cmd_compile(int argc, char **argv)
     return rc;
 }
 
+static void id_text(const detvm_module *m, char hex[65])
+{
+    uint8_t id[32];
+    detvm_module_id(m, id);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+}
+
 static void shape_text(const detvm_tensor_desc *t, char *buf, size_t cap)
 {
     size_t used = (size_t)snprintf(buf, cap, "(");
@@ -252,9 +260,12 @@ static int cmd_info(int argc, char **argv)
         }
         detvm_tensor_desc in;
         detvm_module_tensor(m, detvm_module_input(m), &in, NULL);
+        char id[65];
+        id_text(m, id);
         json_t *doc = json_pack(
-            "{s:o, s:{s:I, s:I, s:I, s:I, s:i}, s:{s:s, s:o, s:i, s:I, s:i}, "
+            "{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:i}, s:{s:s, s:o, s:i, s:I, s:i}, "
             "s:{s:o, s:I, s:i, s:s}, s:s, s:o}",
+            "module_id", id,
             "layers", layers, "totals", "layers", (json_int_t)info.n_instructions, "gas",
             (json_int_t)info.gas, "param_bytes", (json_int_t)param_total, "storage_size",
             (json_int_t)info.storage_size, "arena_bytes", (int)info.arena_bytes, "input", "name",
@@ -283,6 +294,9 @@ static int cmd_info(int argc, char **argv)
         printf("input %llu bytes, output %llu bytes, postprocess %s, version %s\n",
                (unsigned long long)info.input_len, (unsigned long long)info.output_len,
                info.postprocess_name[0] ? info.postprocess_name : "none", info.version);
+        char id[65];
+        id_text(m, id);
+        printf("module id %s\n", id);
         for (size_t i = 0; i < json_array_size(warnings); i++)
             printf("warning: %s\n", json_string_value(json_array_get(warnings, i)));
         json_decref(warnings);
