@@ -33,8 +33,11 @@ $(BUILD)/libdetvm.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# libdetvm.so -> libdetvm.so.0 -> libdetvm.so.0.1.0, the SONAME being libdetvm.so.0
 $(BUILD)/libdetvm.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libdetvm.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(CC) -shared -Wl,-soname,libdetvm.so.$(SOVERSION) $(LDFLAGS) -o $@.$(VERSION) $^ $(HOST_LIBS)
+	ln -sf libdetvm.so.$(VERSION) $(BUILD)/libdetvm.so.$(SOVERSION)
+	ln -sf libdetvm.so.$(SOVERSION) $@
 
 $(BUILD)/libcvm_runtime.so: $(COMPAT_OBJ) $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libcvm_runtime.so $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
