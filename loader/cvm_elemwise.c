@@ -9,26 +9,6 @@
 
 #include "cvm_ops.h"
 
-/* Fails unless every input's precision is known (the runtime's IN_PREC_CHECK). */
-static int check_input_precisions(cvm_node *n, detvm_error *err)
-{
-    for (uint32_t i = 0; i < n->n_in; i++)
-        if (n->in_prec[i] == -1)
-            return cvm_fail(err, DETVM_EINVALID, n, "input %u: precision has not been inferred",
-                            i);
-    return 0;
-}
-
-/* The runtime's VerifyAttrRange: status 1, as its VERIFY. */
-static int check_attr_range(cvm_node *n, detvm_error *err, const char *name, int64_t value,
-                            int64_t min, int64_t max)
-{
-    if (value < min || value > max)
-        return cvm_fail(err, DETVM_EINVALID, n, "%s: %lld is out of range [%lld, %lld]", name,
-                        (long long)value, (long long)min, (long long)max);
-    return 0;
-}
-
 /* A required int attribute (cvm_attr_int refuses values outside int32, as the runtime's
  * C++ int fields do). */
 static int get_required_int32(cvm_node *n, const char *key, int32_t *out)
@@ -48,58 +28,24 @@ static int skip_is_sign(cvm_node *n)
     return cvm_attr_bool(n->attrs, "is_sign", 0, 1, &is_sign);
 }
 
-static int set_node(cvm_node *n, uint32_t opcode, uint32_t n_in, uint32_t n_attr)
-{
-    n->opcode = opcode;
-    n->n_in_expected = n_in;
-    n->n_out = 1;
-    n->n_attr = n_attr;
-    return 0;
-}
-
 /* ---- Ops without attributes ------------------------------------------------------------ */
 
-#define PARSE_WITHOUT_ATTRS(fn, code, arity)                                                \
-    static int fn(cvm_node *n, detvm_error *err)                                            \
-    {                                                                                       \
-        n->attrs->err = err;                                                                \
-        if (cvm_attr_none(n->attrs))                                                        \
-            return -1;                                                                      \
-        return set_node(n, code, arity, 0);                                                 \
-    }
+CVM_PARSE_WITHOUT_ATTRS(parse_abs, DV_OP_ABS, 1)
+CVM_PARSE_WITHOUT_ATTRS(parse_negative, DV_OP_NEGATIVE, 1)
+CVM_PARSE_WITHOUT_ATTRS(parse_relu, DV_OP_RELU, 1)
+CVM_PARSE_WITHOUT_ATTRS(parse_cvm_precision, DV_OP_CVM_PRECISION, 1)
+CVM_PARSE_WITHOUT_ATTRS(parse_elemwise_add, DV_OP_ELEMWISE_ADD, 2)
+CVM_PARSE_WITHOUT_ATTRS(parse_elemwise_sub, DV_OP_ELEMWISE_SUB, 2)
 
-PARSE_WITHOUT_ATTRS(parse_abs, DV_OP_ABS, 1)
-PARSE_WITHOUT_ATTRS(parse_negative, DV_OP_NEGATIVE, 1)
-PARSE_WITHOUT_ATTRS(parse_relu, DV_OP_RELU, 1)
-PARSE_WITHOUT_ATTRS(parse_cvm_precision, DV_OP_CVM_PRECISION, 1)
-PARSE_WITHOUT_ATTRS(parse_elemwise_add, DV_OP_ELEMWISE_ADD, 2)
-PARSE_WITHOUT_ATTRS(parse_elemwise_sub, DV_OP_ELEMWISE_SUB, 2)
-
-/* abs, negative, relu: the input's precision (SamePrecision). */
-static int precision_same(cvm_node *n, const dv_shape *out_shape, detvm_error *err)
-{
-    if (check_input_precisions(n, err))
-        return -1;
-    n->out_prec[0] = n->in_prec[0];
-    return 0;
-}
+/* abs, negative, relu: cvm_precision_same (SamePrecision); elemwise_add, elemwise_sub:
+ * cvm_precision_plus (BinaryPlusPrecision). */
 
 /* cvm_precision: always 6 (MaxPrecision<6>), though a result can be 32. */
 static int precision_six(cvm_node *n, const dv_shape *out_shape, detvm_error *err)
 {
-    if (check_input_precisions(n, err))
+    if (cvm_check_input_precisions(n, err))
         return -1;
     n->out_prec[0] = 6;
-    return 0;
-}
-
-/* elemwise_add, elemwise_sub: one bit more than the wider input (BinaryPlusPrecision). */
-static int precision_plus(cvm_node *n, const dv_shape *out_shape, detvm_error *err)
-{
-    if (check_input_precisions(n, err))
-        return -1;
-    int32_t a = n->in_prec[0], b = n->in_prec[1];
-    n->out_prec[0] = (a > b ? a : b) + 1;
     return 0;
 }
 
@@ -112,7 +58,7 @@ static int parse_clip(cvm_node *n, detvm_error *err)
     if (get_required_int32(n, "a_min", &n->attr[0]) ||
         get_required_int32(n, "a_max", &n->attr[1]) || cvm_attr_finish(n->attrs))
         return -1;
-    return set_node(n, DV_OP_CLIP, 1, 2);
+    return cvm_node_set(n, DV_OP_CLIP, 1, 2);
 }
 
 /* Both bounds within +-(2^31-1), a_min < a_max, and the output precision is that of the
@@ -122,9 +68,9 @@ static int precision_clip(cvm_node *n, const dv_shape *out_shape, detvm_error *e
 {
     const int64_t limit = INT32_MAX;
     int64_t a_min = n->attr[0], a_max = n->attr[1];
-    if (check_input_precisions(n, err) ||
-        check_attr_range(n, err, "clip.a_max", a_max, -limit, limit) ||
-        check_attr_range(n, err, "clip.a_min", a_min, -limit, limit))
+    if (cvm_check_input_precisions(n, err) ||
+        cvm_verify_range(n, err, "clip.a_max", a_max, -limit, limit) ||
+        cvm_verify_range(n, err, "clip.a_min", a_min, -limit, limit))
         return -1;
     if (a_min >= a_max)
         return cvm_fail(err, DETVM_EINVALID, n, "a_min: %lld must be less than a_max %lld",
@@ -145,13 +91,13 @@ static int parse_cvm_clip(cvm_node *n, detvm_error *err)
     if (get_required_int32(n, "precision", &n->attr[0]) || skip_is_sign(n) ||
         cvm_attr_finish(n->attrs))
         return -1;
-    return set_node(n, DV_OP_CVM_CLIP, 1, 1);
+    return cvm_node_set(n, DV_OP_CVM_CLIP, 1, 1);
 }
 
 static int precision_cvm_clip(cvm_node *n, const dv_shape *out_shape, detvm_error *err)
 {
-    if (check_input_precisions(n, err) ||
-        check_attr_range(n, err, "cvm_clip.precision", n->attr[0], 1, 32))
+    if (cvm_check_input_precisions(n, err) ||
+        cvm_verify_range(n, err, "cvm_clip.precision", n->attr[0], 1, 32))
         return -1;
     n->out_prec[0] = n->attr[0];
     return 0;
@@ -167,7 +113,7 @@ static int parse_shift(cvm_node *n, uint32_t opcode, detvm_error *err)
     if (get_required_int32(n, "precision", &n->attr[0]) || skip_is_sign(n) ||
         get_required_int32(n, "shift_bit", &n->attr[1]) || cvm_attr_finish(n->attrs))
         return -1;
-    return set_node(n, opcode, 1, 2);
+    return cvm_node_set(n, opcode, 1, 2);
 }
 
 static int parse_cvm_left_shift(cvm_node *n, detvm_error *err)
@@ -183,9 +129,9 @@ static int parse_cvm_right_shift(cvm_node *n, detvm_error *err)
 static int check_shift_ranges(cvm_node *n, detvm_error *err, const char *precision_name,
                               const char *shift_name)
 {
-    if (check_input_precisions(n, err) ||
-        check_attr_range(n, err, precision_name, n->attr[0], 1, 32) ||
-        check_attr_range(n, err, shift_name, n->attr[1], 1, 32))
+    if (cvm_check_input_precisions(n, err) ||
+        cvm_verify_range(n, err, precision_name, n->attr[0], 1, 32) ||
+        cvm_verify_range(n, err, shift_name, n->attr[1], 1, 32))
         return -1;
     return 0;
 }
@@ -247,9 +193,9 @@ static const char *divergence_cvm_right_shift(const cvm_node *n)
     return 0;
 }
 
-const cvm_op_def cvm_def_ABS = {"abs", parse_abs, 0, precision_same, 0};
-const cvm_op_def cvm_def_NEGATIVE = {"negative", parse_negative, 0, precision_same, 0};
-const cvm_op_def cvm_def_RELU = {"relu", parse_relu, 0, precision_same, 0};
+const cvm_op_def cvm_def_ABS = {"abs", parse_abs, 0, cvm_precision_same, 0};
+const cvm_op_def cvm_def_NEGATIVE = {"negative", parse_negative, 0, cvm_precision_same, 0};
+const cvm_op_def cvm_def_RELU = {"relu", parse_relu, 0, cvm_precision_same, 0};
 const cvm_op_def cvm_def_CLIP = {"clip", parse_clip, 0, precision_clip, 0};
 const cvm_op_def cvm_def_CVM_CLIP = {"cvm_clip", parse_cvm_clip, 0, precision_cvm_clip, 0};
 const cvm_op_def cvm_def_CVM_LEFT_SHIFT = {"cvm_left_shift", parse_cvm_left_shift, 0,
@@ -261,6 +207,6 @@ const cvm_op_def cvm_def_CVM_RIGHT_SHIFT = {"cvm_right_shift", parse_cvm_right_s
 const cvm_op_def cvm_def_CVM_PRECISION = {"cvm_precision", parse_cvm_precision, 0,
                                           precision_six, 0};
 const cvm_op_def cvm_def_ELEMWISE_ADD = {"elemwise_add", parse_elemwise_add, 0,
-                                         precision_plus, 0};
+                                         cvm_precision_plus, 0};
 const cvm_op_def cvm_def_ELEMWISE_SUB = {"elemwise_sub", parse_elemwise_sub, 0,
-                                         precision_plus, 0};
+                                         cvm_precision_plus, 0};

@@ -14,26 +14,10 @@
 #include "../ops/nn_attrs.h"
 #include "cvm_ops.h"
 
-/* The runtime's ATTR_MIN_VALUE / ATTR_MAX_VALUE, the default bounds of VerifyAttrRange. */
-#define ATTR_MAX 4096
-
-/* ---- Shared helpers ---------------------------------------------------------------------- */
+/* ---- Helpers ----------------------------------------------------------------------------- */
 
 static const cvm_tuple pair_of_ones = {{1, 1}, 2};
 static const cvm_tuple pair_of_zeros = {{0, 0}, 2};
-
-/* A TShape attribute. The runtime's tuple reader has no "None" (these fields are not
- * optional), so that is a format error rather than the default. */
-static int read_shape_attr(cvm_node *n, const char *key, int required, const cvm_tuple *def,
-                           cvm_tuple *out, detvm_error *err)
-{
-    const char *raw;
-    if (cvm_attr_string(n->attrs, key, 0, 0, &raw) != 0)
-        return -1;
-    if (raw && strcmp(raw, "None") == 0)
-        return cvm_fail(err, DETVM_ERUNTIME, n, "%s: invalid tuple 'None'", key);
-    return cvm_attr_tuple(n->attrs, key, required, def, out, 0);
-}
 
 static int verify_fail(cvm_node *n, detvm_error *err, const char *what)
 {
@@ -47,16 +31,6 @@ static int verify_input_count(cvm_node *n, detvm_error *err, uint32_t expected)
     if (n->n_in != expected)
         return cvm_fail(err, DETVM_EINVALID, n, "inputs: %u given, the operator takes %u",
                         n->n_in, expected);
-    return 0;
-}
-
-/* The runtime's VerifyAttrRange (status 1). */
-static int verify_range(cvm_node *n, detvm_error *err, const char *name, int64_t value,
-                        int64_t min, int64_t max)
-{
-    if (value < min || value > max)
-        return cvm_fail(err, DETVM_EINVALID, n, "%s: %lld is out of range [%lld, %lld]", name,
-                        (long long)value, (long long)min, (long long)max);
     return 0;
 }
 
@@ -109,15 +83,6 @@ static int layout_is_well_formed(const char *layout)
     return 1;
 }
 
-static int set_node(cvm_node *n, uint32_t opcode, uint32_t n_in, uint32_t n_attr)
-{
-    n->opcode = opcode;
-    n->n_in_expected = n_in;
-    n->n_out = 1;
-    n->n_attr = n_attr;
-    return 0;
-}
-
 static int verify_input_precision(cvm_node *n, detvm_error *err, uint32_t index,
                                   const char *name)
 {
@@ -150,12 +115,6 @@ static int same_precision(cvm_node *n, const dv_shape *out_shape, detvm_error *e
 
 /* ---- conv2d ------------------------------------------------------------------------------ */
 
-/* Conv2DParam's out_dtype is an enum field; any name but these is a ParamError. */
-static const char *const dtype_names[] = {
-    "same",  "float16", "float32", "float64", "uint8", "uint16",
-    "uint32", "uint64", "int8",    "int16",   "int32", "int64",
-};
-
 typedef struct {
     int64_t channels, groups;
     cvm_tuple kernel_size, strides, padding, dilation;
@@ -167,10 +126,10 @@ static int read_conv2d_param(cvm_node *n, conv2d_param *p, detvm_error *err)
 {
     cvm_attrs *a = n->attrs;
     if (cvm_attr_int(a, "channels", 1, 0, &p->channels) ||
-        read_shape_attr(n, "kernel_size", 1, 0, &p->kernel_size, err) ||
-        read_shape_attr(n, "strides", 0, &pair_of_ones, &p->strides, err) ||
-        read_shape_attr(n, "padding", 0, &pair_of_zeros, &p->padding, err) ||
-        read_shape_attr(n, "dilation", 0, &pair_of_ones, &p->dilation, err) ||
+        cvm_read_shape_attr(n, "kernel_size", 1, 0, &p->kernel_size, err) ||
+        cvm_read_shape_attr(n, "strides", 0, &pair_of_ones, &p->strides, err) ||
+        cvm_read_shape_attr(n, "padding", 0, &pair_of_zeros, &p->padding, err) ||
+        cvm_read_shape_attr(n, "dilation", 0, &pair_of_ones, &p->dilation, err) ||
         cvm_attr_int(a, "groups", 0, 1, &p->groups) ||
         cvm_attr_string(a, "layout", 0, "NCHW", &p->layout) ||
         cvm_attr_string(a, "kernel_layout", 0, "OIHW", &p->kernel_layout) ||
@@ -178,10 +137,8 @@ static int read_conv2d_param(cvm_node *n, conv2d_param *p, detvm_error *err)
         cvm_attr_string(a, "out_dtype", 0, "same", &p->out_dtype) ||
         cvm_attr_bool(a, "use_bias", 0, 1, &p->use_bias))
         return -1;
-    size_t known = 0, n_names = sizeof dtype_names / sizeof dtype_names[0];
-    while (known < n_names && strcmp(p->out_dtype, dtype_names[known]) != 0)
-        known++;
-    if (known == n_names)
+    /* out_dtype is an enum field: "same" or a dtype name; anything else is a ParamError. */
+    if (strcmp(p->out_dtype, "same") != 0 && !cvm_dtype_known(p->out_dtype))
         return cvm_fail(err, DETVM_ERUNTIME, n, "out_dtype: invalid value '%s'", p->out_dtype);
     return cvm_attr_finish(a);
 }
@@ -210,18 +167,18 @@ static int verify_conv2d(cvm_node *n, const conv2d_param *p, detvm_error *err)
         return verify_fail(n, err, "kernel_size: must have 2 values");
     if (p->padding.n != 2)
         return verify_fail(n, err, "padding: must have 2 values");
-    if (verify_range(n, err, "padding[0]", p->padding.v[0], 0, ATTR_MAX) ||
-        verify_range(n, err, "padding[1]", p->padding.v[1], 0, ATTR_MAX))
+    if (cvm_verify_range(n, err, "padding[0]", p->padding.v[0], 0, CVM_ATTR_MAX) ||
+        cvm_verify_range(n, err, "padding[1]", p->padding.v[1], 0, CVM_ATTR_MAX))
         return -1;
     if (p->strides.n != 2)
         return verify_fail(n, err, "strides: must have 2 values");
-    if (verify_range(n, err, "strides[0]", p->strides.v[0], 1, ATTR_MAX) ||
-        verify_range(n, err, "strides[1]", p->strides.v[1], 1, ATTR_MAX))
+    if (cvm_verify_range(n, err, "strides[0]", p->strides.v[0], 1, CVM_ATTR_MAX) ||
+        cvm_verify_range(n, err, "strides[1]", p->strides.v[1], 1, CVM_ATTR_MAX))
         return -1;
     if (p->dilation.n != 2)
         return verify_fail(n, err, "dilation: must have 2 values");
-    if (verify_range(n, err, "dilation[0]", p->dilation.v[0], 1, ATTR_MAX) ||
-        verify_range(n, err, "dilation[1]", p->dilation.v[1], 1, ATTR_MAX))
+    if (cvm_verify_range(n, err, "dilation[0]", p->dilation.v[0], 1, CVM_ATTR_MAX) ||
+        cvm_verify_range(n, err, "dilation[1]", p->dilation.v[1], 1, CVM_ATTR_MAX))
         return -1;
     int64_t in_channels = data->dim[1];
     if (!(p->groups > 0 && in_channels % p->groups == 0 && p->channels % p->groups == 0))
@@ -262,7 +219,7 @@ static int conv2d_parse(cvm_node *n, detvm_error *err)
     c[CONV_DILATION_W] = p.dilation.v[1];
     c[CONV_GROUPS] = (int32_t)p.groups;
     c[CONV_USE_BIAS] = p.use_bias;
-    return set_node(n, DV_OP_CONV2D, 2 + (uint32_t)p.use_bias, CONV_N_ATTRS);
+    return cvm_node_set(n, DV_OP_CONV2D, 2 + (uint32_t)p.use_bias, CONV_N_ATTRS);
 }
 
 /* Each output sums (weight size / output channels) products. */
@@ -300,7 +257,7 @@ static int dense_parse(cvm_node *n, detvm_error *err)
         return -1;
     n->attr[DENSE_UNITS] = (int32_t)units;
     n->attr[DENSE_USE_BIAS] = use_bias;
-    return set_node(n, DV_OP_DENSE, 2 + (uint32_t)use_bias, DENSE_N_ATTRS);
+    return cvm_node_set(n, DV_OP_DENSE, 2 + (uint32_t)use_bias, DENSE_N_ATTRS);
 }
 
 /* Each output sums one product per data column. */
@@ -321,9 +278,9 @@ static int max_pool2d_parse(cvm_node *n, detvm_error *err)
     cvm_tuple pool, strides, padding;
     const char *layout;
     int ceil_mode;
-    if (read_shape_attr(n, "pool_size", 1, 0, &pool, err) ||
-        read_shape_attr(n, "strides", 0, &pair_of_ones, &strides, err) ||
-        read_shape_attr(n, "padding", 0, &pair_of_zeros, &padding, err) ||
+    if (cvm_read_shape_attr(n, "pool_size", 1, 0, &pool, err) ||
+        cvm_read_shape_attr(n, "strides", 0, &pair_of_ones, &strides, err) ||
+        cvm_read_shape_attr(n, "padding", 0, &pair_of_zeros, &padding, err) ||
         cvm_attr_string(a, "layout", 0, "NCHW", &layout) ||
         cvm_attr_bool(a, "ceil_mode", 0, 0, &ceil_mode) || cvm_attr_finish(a))
         return -1;
@@ -340,19 +297,19 @@ static int max_pool2d_parse(cvm_node *n, detvm_error *err)
     if (padding.n != 1 && padding.n != 2)
         return verify_fail(n, err, "padding: must have 1 or 2 values");
     int64_t pad[2] = {padding.v[0], padding.v[padding.n - 1]};
-    if (verify_range(n, err, "padding[0]", pad[0], 0, ATTR_MAX) ||
-        verify_range(n, err, "padding[1]", pad[1], 0, ATTR_MAX))
+    if (cvm_verify_range(n, err, "padding[0]", pad[0], 0, CVM_ATTR_MAX) ||
+        cvm_verify_range(n, err, "padding[1]", pad[1], 0, CVM_ATTR_MAX))
         return -1;
     if (pool.n != 2)
         return verify_fail(n, err, "pool_size: must have 2 values");
     if (strides.n != 2)
         return verify_fail(n, err, "strides: must have 2 values");
-    if (verify_range(n, err, "strides[0]", strides.v[0], 1, ATTR_MAX) ||
-        verify_range(n, err, "strides[1]", strides.v[1], 1, ATTR_MAX))
+    if (cvm_verify_range(n, err, "strides[0]", strides.v[0], 1, CVM_ATTR_MAX) ||
+        cvm_verify_range(n, err, "strides[1]", strides.v[1], 1, CVM_ATTR_MAX))
         return -1;
     int64_t padded[2] = {(int64_t)data->dim[2] + 2 * pad[0], (int64_t)data->dim[3] + 2 * pad[1]};
-    if (verify_range(n, err, "pool_size[0]", pool.v[0], 0, padded[0]) ||
-        verify_range(n, err, "pool_size[1]", pool.v[1], 0, padded[1]))
+    if (cvm_verify_range(n, err, "pool_size[0]", pool.v[0], 0, padded[0]) ||
+        cvm_verify_range(n, err, "pool_size[1]", pool.v[1], 0, padded[1]))
         return -1;
     if (pad[0] >= pool.v[0] || pad[1] >= pool.v[1])
         return verify_fail(n, err, "padding: must be smaller than pool_size");
@@ -371,7 +328,7 @@ static int max_pool2d_parse(cvm_node *n, detvm_error *err)
     c[POOL_PAD_TOP] = c[POOL_PAD_BOTTOM] = (int32_t)pad[0];
     c[POOL_PAD_LEFT] = c[POOL_PAD_RIGHT] = (int32_t)pad[1];
     c[POOL_CEIL_MODE] = ceil_mode;
-    return set_node(n, DV_OP_MAX_POOL2D, 1, POOL_N_ATTRS);
+    return cvm_node_set(n, DV_OP_MAX_POOL2D, 1, POOL_N_ATTRS);
 }
 
 const cvm_op_def cvm_def_MAX_POOL2D = {"max_pool2d", max_pool2d_parse, 0, same_precision, 0};
@@ -395,12 +352,12 @@ static int upsampling_parse(cvm_node *n, detvm_error *err)
         return verify_fail(n, err, "data: must be 4-D");
     if (strcmp(method, "NEAREST_NEIGHBOR") != 0)
         return verify_fail(n, err, "method: only NEAREST_NEIGHBOR is supported");
-    if (verify_range(n, err, "scale", scale, 1, ATTR_MAX))
+    if (cvm_verify_range(n, err, "scale", scale, 1, CVM_ATTR_MAX))
         return -1;
     if (strcmp(layout, "NCHW") != 0)
         return verify_fail(n, err, "layout: only NCHW is supported");
     n->attr[UPSAMPLING_SCALE] = (int32_t)scale;
-    return set_node(n, DV_OP_UPSAMPLING, 1, UPSAMPLING_N_ATTRS);
+    return cvm_node_set(n, DV_OP_UPSAMPLING, 1, UPSAMPLING_N_ATTRS);
 }
 
 const cvm_op_def cvm_def_UPSAMPLING = {"upsampling", upsampling_parse, 0, same_precision, 0};

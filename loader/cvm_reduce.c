@@ -3,12 +3,6 @@
 
 #include "cvm_ops.h"
 
-/* ReduceParam's dtype is an enum field: one of these names, and it changes nothing. */
-static const char *const reduce_dtype_names[] = {
-    "float16", "float32", "float64", "uint8", "uint16", "uint32",
-    "uint64",  "int8",    "int16",   "int32", "int64",
-};
-
 /* ReduceParam: axis (shape tuple, default ()), keepdims (bool, false), exclude (bool,
  * false), dtype (enum, int32). Axis range and duplicates are shape-inference checks (status
  * 1), so the axes go to ops/ as given and its infer checks them. */
@@ -18,35 +12,22 @@ static int reduce_parse(cvm_node *n, uint32_t opcode, detvm_error *err)
     a->err = err;
     cvm_tuple axis;
     int keepdims, exclude;
-    const char *dtype, *axis_text;
-    /* axis is a plain shape tuple, not an optional one: the runtime cannot parse "None". */
-    if (cvm_attr_string(a, "axis", 0, "()", &axis_text) != 0)
-        return -1;
-    if (strcmp(axis_text, "None") == 0)
-        return cvm_fail(err, DETVM_ERUNTIME, n, "axis: invalid shape tuple 'None'");
-    if (cvm_attr_tuple(a, "axis", 0, 0, &axis, 0) != 0 ||
+    const char *dtype;
+    if (cvm_read_shape_attr(n, "axis", 0, 0, &axis, err) != 0 ||
         cvm_attr_bool(a, "keepdims", 0, 0, &keepdims) != 0 ||
         cvm_attr_bool(a, "exclude", 0, 0, &exclude) != 0 ||
         cvm_attr_string(a, "dtype", 0, "int32", &dtype) != 0)
         return -1;
-    size_t known = 0;
-    while (known < sizeof reduce_dtype_names / sizeof reduce_dtype_names[0] &&
-           strcmp(dtype, reduce_dtype_names[known]) != 0)
-        known++;
-    if (known == sizeof reduce_dtype_names / sizeof reduce_dtype_names[0])
+    if (!cvm_dtype_known(dtype))
         return cvm_fail(err, DETVM_ERUNTIME, n, "dtype: invalid value '%s'", dtype);
     if (cvm_attr_finish(a) != 0)
         return -1;
 
-    n->opcode = opcode;
     n->attr[0] = keepdims;
     n->attr[1] = exclude;
     for (uint32_t i = 0; i < axis.n; i++)
         n->attr[2 + i] = axis.v[i];
-    n->n_attr = 2 + axis.n;
-    n->n_in_expected = 1;
-    n->n_out = 1;
-    return 0;
+    return cvm_node_set(n, opcode, 1, 2 + axis.n);
 }
 
 static int sum_parse(cvm_node *n, detvm_error *err)

@@ -17,66 +17,26 @@
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static void set_op(cvm_node *n, uint32_t opcode, uint32_t n_in)
-{
-    n->opcode = opcode;
-    n->n_in_expected = n_in;
-    n->n_out = 1;
-    n->n_attr = 0;
-}
-
 static int has_inputs(const cvm_node *n)
 {
     return n->n_in == n->n_in_expected;
-}
-
-/* The runtime's VerifyAttrRange: status 1 when value is outside [low, high]. */
-static int verify_range(cvm_node *n, detvm_error *err, const char *field, int64_t value,
-                        int64_t low, int64_t high)
-{
-    if (value < low || value > high)
-        return cvm_fail(err, DETVM_EINVALID, n, "%s: %lld out of range [%lld, %lld]", field,
-                        (long long)value, (long long)low, (long long)high);
-    return 0;
 }
 
 /* An axis of a rank-ndim tensor, checked against [-ndim, ndim-1] and made non-negative. */
 static int normalize_axis(cvm_node *n, detvm_error *err, const char *field, int64_t axis,
                           uint32_t ndim, int32_t *out)
 {
-    if (verify_range(n, err, field, axis, -(int64_t)ndim, (int64_t)ndim - 1) != 0)
+    if (cvm_verify_range(n, err, field, axis, -(int64_t)ndim, (int64_t)ndim - 1) != 0)
         return -1;
     *out = (int32_t)(axis < 0 ? axis + ndim : axis);
     return 0;
 }
 
-/* The runtime's IN_PREC_CHECK: every input's precision must have been inferred. */
-static int inputs_have_precision(cvm_node *n, detvm_error *err)
-{
-    for (uint32_t i = 0; i < n->n_in; i++)
-        if (n->in_prec[i] == -1)
-            return cvm_fail(err, DETVM_EINVALID, n, "input %u has no inferred precision", i);
-    return 0;
-}
-
-/* SamePrecision: the output has the first input's precision. */
-static int precision_of_first_input(cvm_node *n, const dv_shape *out_shape, detvm_error *err)
-{
-    if (inputs_have_precision(n, err) != 0)
-        return -1;
-    n->out_prec[0] = n->in_prec[0];
-    return 0;
-}
-
 /* ---- flatten --------------------------------------------------------------------------- */
 
-static int flatten_parse(cvm_node *n, detvm_error *err)
-{
-    set_op(n, DV_OP_FLATTEN, 1);
-    return cvm_attr_none(n->attrs);
-}
+CVM_PARSE_WITHOUT_ATTRS(flatten_parse, DV_OP_FLATTEN, 1)
 
-const cvm_op_def cvm_def_FLATTEN = {"flatten", flatten_parse, NULL, precision_of_first_input, NULL};
+const cvm_op_def cvm_def_FLATTEN = {"flatten", flatten_parse, NULL, cvm_precision_same, NULL};
 
 /* ---- reshape ---------------------------------------------------------------------------
  *
@@ -195,21 +155,21 @@ static int reshape_resolve(cvm_node *n, const cvm_tuple *codes, detvm_error *err
 static int reshape_parse(cvm_node *n, detvm_error *err)
 {
     cvm_tuple codes;
-    set_op(n, DV_OP_RESHAPE, 1);
+    cvm_node_set(n, DV_OP_RESHAPE, 1, 0);
     if (cvm_attr_tuple(n->attrs, "shape", 1, NULL, &codes, NULL) != 0 ||
         cvm_attr_finish(n->attrs) != 0)
         return -1;
     return has_inputs(n) ? reshape_resolve(n, &codes, err) : 0;
 }
 
-const cvm_op_def cvm_def_RESHAPE = {"reshape", reshape_parse, NULL, precision_of_first_input, NULL};
+const cvm_op_def cvm_def_RESHAPE = {"reshape", reshape_parse, NULL, cvm_precision_same, NULL};
 
 /* ---- expand_dims ----------------------------------------------------------------------- */
 
 static int expand_dims_parse(cvm_node *n, detvm_error *err)
 {
     int64_t axis, count;
-    set_op(n, DV_OP_EXPAND_DIMS, 1);
+    cvm_node_set(n, DV_OP_EXPAND_DIMS, 1, 0);
     if (cvm_attr_int(n->attrs, "axis", 1, 0, &axis) != 0 ||
         cvm_attr_int_min(n->attrs, "num_newaxis", 0, 1, 1, &count) != 0 ||
         cvm_attr_finish(n->attrs) != 0)
@@ -217,8 +177,8 @@ static int expand_dims_parse(cvm_node *n, detvm_error *err)
     if (!has_inputs(n))
         return 0;
     int64_t ndim = n->in_shape[0].ndim;
-    if (verify_range(n, err, "axis", axis, -ndim - 1, ndim) != 0 ||
-        verify_range(n, err, "num_newaxis", count, 0, 4096) != 0)
+    if (cvm_verify_range(n, err, "axis", axis, -ndim - 1, ndim) != 0 ||
+        cvm_verify_range(n, err, "num_newaxis", count, 0, CVM_ATTR_MAX) != 0)
         return -1;
     n->attr[0] = (int32_t)(axis < 0 ? axis + ndim + 1 : axis);
     n->attr[1] = (int32_t)count;
@@ -227,14 +187,14 @@ static int expand_dims_parse(cvm_node *n, detvm_error *err)
 }
 
 const cvm_op_def cvm_def_EXPAND_DIMS = {"expand_dims", expand_dims_parse, NULL,
-                                        precision_of_first_input, NULL};
+                                        cvm_precision_same, NULL};
 
 /* ---- squeeze: canonical attrs are a mask of the axes to drop --------------------------- */
 
 static int squeeze_parse(cvm_node *n, detvm_error *err)
 {
     cvm_tuple axes;
-    set_op(n, DV_OP_SQUEEZE, 1);
+    cvm_node_set(n, DV_OP_SQUEEZE, 1, 0);
     if (cvm_attr_tuple(n->attrs, "axis", 0, NULL, &axes, NULL) != 0 ||
         cvm_attr_finish(n->attrs) != 0)
         return -1;
@@ -258,14 +218,14 @@ static int squeeze_parse(cvm_node *n, detvm_error *err)
     return 0;
 }
 
-const cvm_op_def cvm_def_SQUEEZE = {"squeeze", squeeze_parse, NULL, precision_of_first_input, NULL};
+const cvm_op_def cvm_def_SQUEEZE = {"squeeze", squeeze_parse, NULL, cvm_precision_same, NULL};
 
 /* ---- transpose: canonical attrs are the full permutation ------------------------------- */
 
 static int transpose_parse(cvm_node *n, detvm_error *err)
 {
     cvm_tuple axes;
-    set_op(n, DV_OP_TRANSPOSE, 1);
+    cvm_node_set(n, DV_OP_TRANSPOSE, 1, 0);
     if (cvm_attr_tuple(n->attrs, "axes", 0, NULL, &axes, NULL) != 0 ||
         cvm_attr_finish(n->attrs) != 0)
         return -1;
@@ -288,15 +248,14 @@ static int transpose_parse(cvm_node *n, detvm_error *err)
     return 0;
 }
 
-const cvm_op_def cvm_def_TRANSPOSE = {"transpose", transpose_parse, NULL, precision_of_first_input,
-                                      NULL};
+const cvm_op_def cvm_def_TRANSPOSE = {"transpose", transpose_parse, NULL, cvm_precision_same, NULL};
 
 /* ---- concatenate (any number of inputs) ------------------------------------------------ */
 
 static int concatenate_parse(cvm_node *n, detvm_error *err)
 {
     int64_t axis;
-    set_op(n, DV_OP_CONCATENATE, n->n_in);
+    cvm_node_set(n, DV_OP_CONCATENATE, n->n_in, 0);
     if (cvm_attr_int(n->attrs, "axis", 0, 1, &axis) != 0 || cvm_attr_finish(n->attrs) != 0)
         return -1;
     if (n->n_in == 0)
@@ -310,30 +269,15 @@ static int concatenate_parse(cvm_node *n, detvm_error *err)
     return 0;
 }
 
-/* MaxInPrecision: the widest input's precision. */
-static int concatenate_precision(cvm_node *n, const dv_shape *out_shape, detvm_error *err)
-{
-    if (inputs_have_precision(n, err) != 0)
-        return -1;
-    if (n->n_in == 0)
-        return cvm_fail(err, DETVM_EINVALID, n, "no inputs");
-    int32_t widest = n->in_prec[0];
-    for (uint32_t i = 1; i < n->n_in; i++)
-        if (n->in_prec[i] > widest)
-            widest = n->in_prec[i];
-    n->out_prec[0] = widest;
-    return 0;
-}
-
 const cvm_op_def cvm_def_CONCATENATE = {"concatenate", concatenate_parse, NULL,
-                                        concatenate_precision, NULL};
+                                        cvm_precision_max_in, NULL};
 
 /* ---- repeat ---------------------------------------------------------------------------- */
 
 static int repeat_parse(cvm_node *n, detvm_error *err)
 {
     int64_t repeats, axis;
-    set_op(n, DV_OP_REPEAT, 1);
+    cvm_node_set(n, DV_OP_REPEAT, 1, 0);
     if (cvm_attr_int(n->attrs, "repeats", 1, 0, &repeats) != 0 ||
         cvm_attr_int(n->attrs, "axis", 0, 0, &axis) != 0 || cvm_attr_finish(n->attrs) != 0)
         return -1;
@@ -349,7 +293,7 @@ static int repeat_parse(cvm_node *n, detvm_error *err)
     return 0;
 }
 
-const cvm_op_def cvm_def_REPEAT = {"repeat", repeat_parse, NULL, precision_of_first_input, NULL};
+const cvm_op_def cvm_def_REPEAT = {"repeat", repeat_parse, NULL, cvm_precision_same, NULL};
 
 /* ---- tile: canonical reps are padded with leading 1s to the output rank ---------------- */
 
@@ -357,7 +301,7 @@ static int tile_parse(cvm_node *n, detvm_error *err)
 {
     static const cvm_tuple default_reps = {{0}, 1}; /* the runtime's default, (0,) */
     cvm_tuple reps;
-    set_op(n, DV_OP_TILE, 1);
+    cvm_node_set(n, DV_OP_TILE, 1, 0);
     if (cvm_attr_tuple(n->attrs, "reps", 0, &default_reps, &reps, NULL) != 0 ||
         cvm_attr_finish(n->attrs) != 0)
         return -1;
@@ -366,7 +310,7 @@ static int tile_parse(cvm_node *n, detvm_error *err)
     if (reps.n == 0)
         return cvm_fail(err, DETVM_EINVALID, n, "reps: must not be empty");
     for (uint32_t i = 0; i < reps.n; i++)
-        if (verify_range(n, err, "reps", reps.v[i], 1, 4096) != 0)
+        if (cvm_verify_range(n, err, "reps", reps.v[i], 1, CVM_ATTR_MAX) != 0)
             return -1;
     uint32_t ndim = n->in_shape[0].ndim;
     uint32_t out_ndim = reps.n > ndim ? reps.n : ndim;
@@ -378,7 +322,7 @@ static int tile_parse(cvm_node *n, detvm_error *err)
     return 0;
 }
 
-const cvm_op_def cvm_def_TILE = {"tile", tile_parse, NULL, precision_of_first_input, NULL};
+const cvm_op_def cvm_def_TILE = {"tile", tile_parse, NULL, cvm_precision_same, NULL};
 
 /* ---- strided_slice: canonical attrs are begin, end and stride per axis, defaults filled;
  * ops/ applies the runtime's clamping and its non-empty check. Entries past the input rank
@@ -388,7 +332,7 @@ static int strided_slice_parse(cvm_node *n, detvm_error *err)
 {
     static const cvm_tuple default_begin = {{0}, 1}, default_end = {{1}, 1};
     cvm_tuple begin, end, stride;
-    set_op(n, DV_OP_STRIDED_SLICE, 1);
+    cvm_node_set(n, DV_OP_STRIDED_SLICE, 1, 0);
     if (cvm_attr_tuple(n->attrs, "begin", 0, &default_begin, &begin, NULL) != 0 ||
         cvm_attr_tuple(n->attrs, "end", 0, &default_end, &end, NULL) != 0 ||
         cvm_attr_tuple(n->attrs, "stride", 0, NULL, &stride, NULL) != 0 ||
@@ -408,14 +352,14 @@ static int strided_slice_parse(cvm_node *n, detvm_error *err)
 }
 
 const cvm_op_def cvm_def_STRIDED_SLICE = {"strided_slice", strided_slice_parse, NULL,
-                                          precision_of_first_input, NULL};
+                                          cvm_precision_same, NULL};
 
 /* ---- slice_like: canonical attrs are a mask of the axes to slice ----------------------- */
 
 static int slice_like_parse(cvm_node *n, detvm_error *err)
 {
     cvm_tuple axes;
-    set_op(n, DV_OP_SLICE_LIKE, 2);
+    cvm_node_set(n, DV_OP_SLICE_LIKE, 2, 0);
     if (cvm_attr_tuple(n->attrs, "axis", 0, NULL, &axes, NULL) != 0 ||
         cvm_attr_finish(n->attrs) != 0)
         return -1;
@@ -435,7 +379,7 @@ static int slice_like_parse(cvm_node *n, detvm_error *err)
         /* The runtime adds the input rank to a negative axis, then wants it in
          * [0, min(ranks) - 1]. */
         int64_t axis = axes.v[i] < 0 ? (int64_t)axes.v[i] + ndim : axes.v[i];
-        if (verify_range(n, err, "axis", axis, 0, (int64_t)common - 1) != 0)
+        if (cvm_verify_range(n, err, "axis", axis, 0, (int64_t)common - 1) != 0)
             return -1;
         mask |= 1u << axis;
     }
@@ -445,7 +389,7 @@ static int slice_like_parse(cvm_node *n, detvm_error *err)
 }
 
 const cvm_op_def cvm_def_SLICE_LIKE = {"slice_like", slice_like_parse, NULL,
-                                       precision_of_first_input, NULL};
+                                       cvm_precision_same, NULL};
 
 /* ---- take: canonical attr is the axis, or -1 for the flattened input ------------------- */
 
@@ -453,7 +397,7 @@ static int take_parse(cvm_node *n, detvm_error *err)
 {
     int64_t axis = 0;
     int has_axis;
-    set_op(n, DV_OP_TAKE, 2);
+    cvm_node_set(n, DV_OP_TAKE, 2, 0);
     if (cvm_attr_opt_int(n->attrs, "axis", &axis, &has_axis) != 0 || cvm_attr_finish(n->attrs) != 0)
         return -1;
     if (!has_inputs(n))
@@ -465,14 +409,14 @@ static int take_parse(cvm_node *n, detvm_error *err)
     return 0;
 }
 
-const cvm_op_def cvm_def_TAKE = {"take", take_parse, NULL, precision_of_first_input, NULL};
+const cvm_op_def cvm_def_TAKE = {"take", take_parse, NULL, cvm_precision_same, NULL};
 
 /* ---- cvm_lut: in_dim is only checked against the table's size ------------------------- */
 
 static int cvm_lut_parse(cvm_node *n, detvm_error *err)
 {
     int64_t in_dim;
-    set_op(n, DV_OP_CVM_LUT, 2);
+    cvm_node_set(n, DV_OP_CVM_LUT, 2, 0);
     if (cvm_attr_int(n->attrs, "in_dim", 1, 0, &in_dim) != 0 || cvm_attr_finish(n->attrs) != 0)
         return -1;
     if (!has_inputs(n))
@@ -487,7 +431,7 @@ static int cvm_lut_parse(cvm_node *n, detvm_error *err)
 /* The output has the table's precision (the second input). */
 static int cvm_lut_precision(cvm_node *n, const dv_shape *out_shape, detvm_error *err)
 {
-    if (inputs_have_precision(n, err) != 0)
+    if (cvm_check_input_precisions(n, err) != 0)
         return -1;
     n->out_prec[0] = n->in_prec[1];
     return 0;

@@ -11,11 +11,9 @@ static int gvc_parse(cvm_node *n, detvm_error *err)
     if (cvm_attr_int(n->attrs, "score_threshold", 0, 0, &score_threshold) != 0 ||
         cvm_attr_finish(n->attrs) != 0)
         return -1;
-    n->opcode = DV_OP_GET_VALID_COUNTS;
     n->attr[0] = (int32_t)score_threshold;
-    n->n_attr = 1;
-    n->n_in_expected = 1;
-    n->n_out = 2;
+    cvm_node_set(n, DV_OP_GET_VALID_COUNTS, 1, 1);
+    n->n_out = 2; /* the valid count and the boxes */
     return 0;
 }
 
@@ -57,15 +55,11 @@ static int nms_parse(cvm_node *n, detvm_error *err)
         cvm_attr_bool(a, "invalid_to_bottom", 0, 1, &invalid_to_bottom) != 0 ||
         cvm_attr_finish(a) != 0)
         return -1;
-    n->opcode = DV_OP_NON_MAX_SUPPRESSION;
     n->attr[0] = (int32_t)iou_threshold;
     n->attr[1] = force_suppress;
     n->attr[2] = (int32_t)top_k;
     n->attr[3] = (int32_t)max_output_size;
-    n->n_attr = 4;
-    n->n_in_expected = 2;
-    n->n_out = 1;
-    return 0;
+    return cvm_node_set(n, DV_OP_NON_MAX_SUPPRESSION, 2, 4);
 }
 
 /* The layout fields are not canonical attributes (detvm supports only the one layout the
