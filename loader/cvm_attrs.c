@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../vm/error.h"
 #include "cvm_attrs.h"
 
 static int attr_fail(cvm_attrs *a, detvm_status status, const char *key, const char *fmt, ...)
@@ -16,12 +17,13 @@ static int attr_fail(cvm_attrs *a, detvm_status status, const char *key, const c
     a->err->status = status;
     int used = snprintf(a->err->message, sizeof a->err->message, "node %s (%s): %s: ",
                         a->node, a->op, key);
-    if (used < 0 || (size_t)used >= sizeof a->err->message)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a->err->message + used, sizeof a->err->message - (size_t)used, fmt, ap);
-    va_end(ap);
+    if (used >= 0 && (size_t)used < sizeof a->err->message) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(a->err->message + used, sizeof a->err->message - (size_t)used, fmt, ap);
+        va_end(ap);
+    }
+    dv_one_line(a->err->message);
     return -1;
 }
 

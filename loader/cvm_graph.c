@@ -667,8 +667,9 @@ detvm_status cvm_graph_load(const char *json, size_t len, cvm_graph *g, detvm_er
             st = infer_node(g, i, err);
     for (uint32_t i = 0; i < g->n_nodes && !st; i++)
         st = infer_precision(g, i, err);
+    /* only a loaded graph's arg_nodes are checked indices of named nodes */
     g->data_node = UINT32_MAX;
-    for (uint32_t i = 0; i < g->n_args; i++)
+    for (uint32_t i = 0; i < g->n_args && !st; i++)
         if (strcmp(g->nodes[g->args[i]].name, "data") == 0)
             g->data_node = g->args[i];
     return st;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../vm/error.h"
 #include "cvm_ops.h"
 
 #define OP(name) extern const cvm_op_def cvm_def_##name;
@@ -39,6 +40,7 @@ int cvm_fail(detvm_error *err, detvm_status status, const cvm_node *n, const cha
     va_start(ap, fmt);
     vsnprintf(err->message + used, sizeof err->message - (size_t)used, fmt, ap);
     va_end(ap);
+    dv_one_line(err->message);
     return -1;
 }
 

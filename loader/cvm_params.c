@@ -183,6 +183,10 @@ detvm_status cvm_graph_load_params(cvm_graph *g, const uint8_t *params, size_t l
     uint64_t cap = 0;
     for (uint32_t i = 0; i < g->n_args; i++)
         cap += dv_shape_size(&g->shape[g->row_ptr[g->args[i]]]);
+    /* each element stored takes at least a byte of the blob (int8 or int32): a graph that
+     * declares more than that cannot make us allocate it */
+    if (cap > len)
+        cap = len;
     if (!st) {
         free(g->param_values);
         g->param_values = calloc(cap + 1, sizeof *g->param_values);

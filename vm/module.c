@@ -20,6 +20,8 @@ typedef struct {
 
 #define FAIL(...) dv_fail(r->err, DETVM_EINVALID, "module: " __VA_ARGS__)
 
+static uint64_t align64(uint64_t v) { return (v + DVM_ALIGN - 1) / DVM_ALIGN * DVM_ALIGN; }
+
 static int host_is_little_endian(void)
 {
     const uint16_t one = 1;
@@ -48,7 +50,7 @@ static detvm_status read_sections(reader *r)
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = r->bytes + DVM_HEADER_BYTES + i * DVM_SECTION_ENTRY_BYTES;
         uint32_t kind = dvm_u32(e), off = dvm_u32(e + 4), len = dvm_u32(e + 8);
-        if (kind <= prev_kind || kind >= DVM_SEC_LIMIT)
+        if (kind <= prev_kind || kind >= DVM_SEC_LIMIT || kind == 7)
             return FAIL("section %u: kind %u out of order or unknown", i, kind);
         if (off % DVM_ALIGN != 0 || off < prev_end || (uint64_t)off + len > r->len)
             return FAIL("section %u (kind %u): offset %u length %u out of bounds", i, kind, off,
@@ -180,6 +182,9 @@ static detvm_status read_meta(reader *r, detvm_module *m)
         return FAIL("META: input element bytes %u", m->input_bytes);
     if (m->output_bytes != 1 && m->output_bytes != 4)
         return FAIL("META: output element bytes %u", m->output_bytes);
+    /* argmax writes int32 indices: the output length counts 4 bytes per index */
+    if (strcmp(m->postprocess, "argmax") == 0 && m->output_bytes != 4)
+        return FAIL("META: argmax output element bytes %u, must be 4", m->output_bytes);
     /* every tensor's elements are int32, so the arena holds whole int32s */
     if (m->arena_bytes % 4 != 0 || m->scratch_bytes % 4 != 0 || m->arena_bytes > (1ull << 40) ||
         m->scratch_bytes > (1ull << 40))
@@ -280,7 +285,8 @@ static detvm_status read_attrs(reader *r, detvm_module *m)
 
 /* Checks one instruction's operands and re-infers its output shapes. Activations must be
  * written before they are read, and written once: `written` tracks that. */
-static detvm_status check_instr(reader *r, detvm_module *m, uint32_t k, uint8_t *written)
+static detvm_status check_instr(reader *r, detvm_module *m, uint32_t k, uint8_t *written,
+                                uint64_t *scratch_need)
 {
     const vm_instr *ins = &m->instrs[k];
     dv_shape in[DV_MAX_OP_INPUTS], out[DV_MAX_OP_OUTPUTS];
@@ -322,6 +328,8 @@ static detvm_status check_instr(reader *r, detvm_module *m, uint32_t k, uint8_t 
         }
     }
     uint64_t scratch = ins->op->scratch ? ins->op->scratch(&ins->attrs, ins->n_in, in) : 0;
+    if (scratch * 4 > *scratch_need)
+        *scratch_need = scratch * 4;
     if (scratch > m->scratch_bytes / 4)
         return FAIL("instruction %u (%s): needs %llu scratch elements, the module plans %llu", k,
                     ins->name, (unsigned long long)scratch,
@@ -348,7 +356,7 @@ static detvm_status read_code(reader *r, detvm_module *m)
     }
     written[m->input] = 1;
     uint32_t attr_count = r->sec[DVM_SEC_ATTRS].len / 4;
-    uint64_t pos = 4;
+    uint64_t pos = 4, scratch_need = 0;
     uint32_t used = 0;
     for (uint32_t k = 0; k < n; k++) {
         vm_instr *ins = &m->instrs[k];
@@ -403,7 +411,7 @@ static detvm_status read_code(reader *r, detvm_module *m)
         }
         used += n_ops;
         pos += 4ull * n_ops;
-        st = check_instr(r, m, k, written);
+        st = check_instr(r, m, k, written, &scratch_need);
         if (st)
             goto done;
     }
@@ -413,6 +421,22 @@ static detvm_status read_code(reader *r, detvm_module *m)
     }
     if (m->layer_gas && m->layer_gas_len != 8ull * n) {
         st = FAIL("META: layer gas has %u bytes for %u instructions", m->layer_gas_len, n);
+        goto done;
+    }
+    /* the arena and scratch sizes are exactly what the tensors and kernels need (64-byte
+     * aligned), so that a module cannot make a session allocate more than it uses */
+    uint64_t arena_need = 0;
+    for (uint32_t t = 0; t < m->n_tensors; t++) {
+        const vm_tensor *vt = &m->tensors[t];
+        uint64_t end = vt->offset + dv_shape_size(&vt->shape) * 4;
+        if (vt->storage == DVM_STORAGE_ARENA && end > arena_need)
+            arena_need = end;
+    }
+    if (m->arena_bytes != align64(arena_need) || m->scratch_bytes != align64(scratch_need)) {
+        st = FAIL("META: arena %llu and scratch %llu bytes, the tensors need %llu and %llu",
+                  (unsigned long long)m->arena_bytes, (unsigned long long)m->scratch_bytes,
+                  (unsigned long long)align64(arena_need),
+                  (unsigned long long)align64(scratch_need));
         goto done;
     }
     for (uint32_t i = 0; i < m->n_outputs; i++) {
