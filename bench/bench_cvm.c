@@ -15,24 +15,6 @@ static double now_ms(void)
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static int by_value(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -57,7 +39,11 @@ static int bench(const char *dir, int runs)
         return 1;
     }
     double compile_ms = now_ms() - t0;
-    uint8_t *input = slurp(input_path, &in_len);
+    uint8_t *input = NULL;
+    if (detvm_read_file(input_path, &input, &in_len, &err)) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        return 1;
+    }
     detvm_module_info info;
     detvm_module_get_info(m, &info);
     uint8_t *out = malloc(info.output_len + 1);
