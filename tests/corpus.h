@@ -30,6 +30,17 @@ static inline uint8_t *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* A case's graph JSON and params blob (NULL when a file is missing). */
+static inline void case_model(const char *dir, char **json, size_t *json_len, uint8_t **params,
+                              size_t *params_len)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/symbol.json", dir);
+    *json = (char *)read_file(path, json_len);
+    snprintf(path, sizeof path, "%s/params.bin", dir);
+    *params = read_file(path, params_len);
+}
+
 /* The shared folder, or NULL when it is absent. */
 static inline const char *shared_dir(void)
 {

@@ -10,10 +10,9 @@ static void run_case(const char *dir, json_t *meta, void *user)
     (void)user;
     char path[1400];
     size_t json_len = 0, params_len = 0;
-    snprintf(path, sizeof path, "%s/symbol.json", dir);
-    char *json = (char *)read_file(path, &json_len);
-    snprintf(path, sizeof path, "%s/params.bin", dir);
-    uint8_t *params = read_file(path, &params_len);
+    char *json;
+    uint8_t *params;
+    case_model(dir, &json, &json_len, &params, &params_len);
     json_t *facts = corpus_facts(meta, dir);
     const char *name = strrchr(dir, '/') + 1;
 

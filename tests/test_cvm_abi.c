@@ -28,10 +28,9 @@ static void run_case(const char *dir, json_t *meta, void *user)
     (void)user;
     char path[1400];
     size_t json_len = 0, params_len = 0;
-    snprintf(path, sizeof path, "%s/symbol.json", dir);
-    char *json = (char *)read_file(path, &json_len);
-    snprintf(path, sizeof path, "%s/params.bin", dir);
-    char *params = (char *)read_file(path, &params_len);
+    char *json;
+    uint8_t *params;
+    case_model(dir, &json, &json_len, &params, &params_len);
     json_t *facts = corpus_facts(meta, dir);
     const char *name = strrchr(dir, '/') + 1;
 
@@ -43,7 +42,7 @@ static void run_case(const char *dir, json_t *meta, void *user)
 
     void *net = NULL;
     long long want_load = meta_int(facts, "load_status");
-    st = api.load(json, (int)json_len, params, (int)params_len, &net, device, 0);
+    st = api.load(json, (int)json_len, (const char *)params, (int)params_len, &net, device, 0);
     CHECK(st == want_load, "%s: CVMAPILoadModel status %d, want %lld", name, st, want_load);
     if (st == 0) {
         static const char *const keys[] = {"input_len",        "output_len",   "input_type_size",
