@@ -32,23 +32,20 @@ static int bench(const char *dir, int runs)
     detvm_error err = {0};
     detvm_module *m = NULL;
     detvm_session *s = NULL;
+    uint8_t *input = NULL, *out = NULL;
+    double *t = NULL;
     double t0 = now_ms();
-    if (detvm_load_model_files(model, params, &bytes, &len, &err) ||
-        detvm_module_load(bytes, len, &m, &err) || detvm_session_new(m, &s, &err)) {
-        fprintf(stderr, "bench: %s: %s\n", dir, err.message);
-        return 1;
-    }
+    int rc = detvm_load_model_files(model, params, &bytes, &len, &err) ||
+             detvm_module_load(bytes, len, &m, &err) || detvm_session_new(m, &s, &err) ||
+             detvm_read_file(input_path, &input, &in_len, &err);
     double compile_ms = now_ms() - t0;
-    uint8_t *input = NULL;
-    if (detvm_read_file(input_path, &input, &in_len, &err)) {
-        fprintf(stderr, "bench: %s\n", err.message);
-        return 1;
+    detvm_module_info info = {0};
+    if (!rc) {
+        detvm_module_get_info(m, &info);
+        out = malloc(info.output_len + 1);
+        t = calloc((size_t)runs, sizeof *t);
+        rc = detvm_run(s, input, in_len, out, info.output_len, &err); /* warm-up */
     }
-    detvm_module_info info;
-    detvm_module_get_info(m, &info);
-    uint8_t *out = malloc(info.output_len + 1);
-    double *t = calloc((size_t)runs, sizeof *t);
-    int rc = detvm_run(s, input, in_len, out, info.output_len, &err); /* warm-up */
     for (int i = 0; i < runs && !rc; i++) {
         double start = now_ms();
         rc = detvm_run(s, input, in_len, out, info.output_len, &err);
