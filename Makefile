@@ -53,16 +53,18 @@ test: all $(TESTS)
 	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
 
 SHARED ?= ../shared
-BENCH_CASES := $(wildcard $(SHARED)/conformance/cvm/medium/*)
+BENCH_CASES := $(wildcard $(SHARED)/conformance/cvm/medium/*) \
+               $(wildcard $(SHARED)/models/tflite/*)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libdetvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libdetvm.a $(HOST_LIBS)
 
-# Time per inference of the medium CVM models (skipped when ../shared is absent).
-bench: $(BUILD)/bench/bench_cvm
-	@if [ -n "$(BENCH_CASES)" ]; then $(BUILD)/bench/bench_cvm -n 20 $(BENCH_CASES); \
-	else echo "bench: $(SHARED)/conformance/cvm is absent, nothing to measure"; fi
+# Time per inference of the medium CVM models and the TFLite models (skipped when ../shared
+# is absent).
+bench: $(BUILD)/bench/bench_models
+	@if [ -n "$(BENCH_CASES)" ]; then $(BUILD)/bench/bench_models -n 20 $(BENCH_CASES); \
+	else echo "bench: $(SHARED) is absent, nothing to measure"; fi
 
 clean:
 	rm -rf build build-san

@@ -33,8 +33,9 @@ static int wants_help(int argc, char **argv)
 
 /* The options every model command shares: MODEL [PARAMS] and flags. */
 typedef struct {
-    const char *model, *params, *input, *outputs[16];
-    int n_outputs, json;
+    const char *model, *params, *input, *outputs[64];
+    int n_outputs, json, float_io;
+    detvm_tflite_options tflite;
 } args;
 
 static int parse_args(const char *cmd, int argc, char **argv, args *a)
@@ -46,7 +47,7 @@ static int parse_args(const char *cmd, int argc, char **argv, args *a)
         if ((strcmp(s, "-i") == 0 || strcmp(s, "-o") == 0) && i + 1 < argc) {
             if (s[1] == 'i')
                 a->input = argv[++i];
-            else if (a->n_outputs < 16)
+            else if (a->n_outputs < 64)
                 a->outputs[a->n_outputs++] = argv[++i];
             else
                 return usage_error(cmd, "too many -o");
@@ -56,6 +57,14 @@ static int parse_args(const char *cmd, int argc, char **argv, args *a)
             return EXIT_INVALID;
         } else if (strcmp(s, "--json") == 0) {
             a->json = 1;
+        } else if (strcmp(s, "--float-io") == 0) {
+            a->float_io = 1;
+        } else if (strcmp(s, "--rounding") == 0 && i + 1 < argc &&
+                   (strcmp(argv[i + 1], "double") == 0 || strcmp(argv[i + 1], "single") == 0)) {
+            a->tflite.rounding =
+                strcmp(argv[++i], "single") == 0 ? DETVM_ROUNDING_SINGLE : DETVM_ROUNDING_DOUBLE;
+        } else if (strcmp(s, "--rounding") == 0) {
+            return usage_error(cmd, "--rounding takes double or single");
         } else if (s[0] == '-' && s[1]) {
             fprintf(stderr, "detvm %s: unknown option %s (see detvm %s --help)\n", cmd, s, cmd);
             return EXIT_INVALID;
@@ -77,7 +86,7 @@ static int open_model(const args *a, uint8_t **bytes, detvm_module **m)
 {
     detvm_error err = {0};
     size_t len = 0;
-    if (detvm_load_model_files(a->model, a->params, bytes, &len, &err) ||
+    if (detvm_load_model_files(a->model, a->params, &a->tflite, bytes, &len, &err) ||
         detvm_module_load(*bytes, len, m, &err)) {
         free(*bytes);
         *bytes = NULL;
@@ -87,11 +96,86 @@ static int open_model(const args *a, uint8_t **bytes, detvm_module **m)
 }
 
 static const char run_help[] =
-    "usage: detvm run MODEL [PARAMS] -i INPUT -o OUTPUT\n"
-    "Runs MODEL (a .dvm module, or a CVM graph JSON followed by its params) on the raw input\n"
-    "bytes of INPUT (int8 elements, or little-endian int32 when the input precision is above 8)\n"
-    "and writes the raw output bytes to OUTPUT, exactly as CVMAPIInference takes and returns\n"
-    "them. Exit status: 0, 1 (invalid model or input) or 2 (runtime error).\n";
+    "usage: detvm run MODEL [PARAMS] -i INPUT -o OUTPUT [-o OUTPUT ...] [--float-io]\n"
+    "                 [--rounding double|single]\n"
+    "Runs MODEL (a .dvm module, a .tflite file, or a CVM graph JSON followed by its params) on\n"
+    "the raw bytes of INPUT and writes the raw output bytes.\n"
+    "  CVM models: int8 elements, or little-endian int32 when the input precision is above 8,\n"
+    "  in and out exactly as CVMAPIInference takes and returns them; one -o.\n"
+    "  TFLite models: the input tensor's own int8 or uint8 bytes; one -o per output, in output\n"
+    "  order, each the output tensor's bytes. --float-io takes and writes little-endian float32\n"
+    "  instead, converted with TFLite's quantize and dequantize formulas. --rounding picks\n"
+    "  TFLite Micro's double rounding (the default) or the single-rounding variant when a\n"
+    "  .tflite file is compiled.\n"
+    "Exit status: 0, 1 (invalid model or input) or 2 (runtime error).\n";
+
+static float float_at(const uint8_t *p)
+{
+    uint32_t bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                    (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static void put_float(uint8_t *p, float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(bits >> (8 * i));
+}
+
+/* --float-io: replaces the float32 input bytes by the quantized input. */
+static int quantize_input(const detvm_module *m, uint8_t **input, size_t *len)
+{
+    detvm_io_desc io;
+    detvm_error err = {0};
+    detvm_module_io(m, 0, 0, &io, &err);
+    if (*len != io.count * 4) {
+        fprintf(stderr, "detvm: input: %zu bytes given, the model takes %llu float32 values\n",
+                *len, (unsigned long long)io.count);
+        return EXIT_INVALID;
+    }
+    float *x = malloc(io.count * sizeof *x + 1);
+    uint8_t *q = malloc(io.bytes + 1);
+    if (!x || !q) {
+        free(x);
+        free(q);
+        return EXIT_RUNTIME;
+    }
+    for (uint64_t i = 0; i < io.count; i++)
+        x[i] = float_at(*input + 4 * i);
+    int rc = detvm_quantize(&io, x, io.count, q, &err) ? fail(&err) : 0;
+    free(x);
+    free(*input);
+    *input = q;
+    *len = io.bytes;
+    return rc;
+}
+
+/* Writes output k's part of the run's output buffer, as float32 with --float-io. */
+static int write_output(const detvm_module *m, uint32_t k, const uint8_t *output,
+                        const char *path, int float_io)
+{
+    detvm_io_desc io;
+    detvm_error err = {0};
+    detvm_module_io(m, 1, k, &io, &err);
+    if (!float_io)
+        return io_write_file(path, output + io.offset, io.bytes) ? EXIT_RUNTIME : 0;
+    float *x = malloc(io.count * sizeof *x + 1);
+    uint8_t *bytes = malloc(io.count * 4 + 1);
+    int rc = !x || !bytes ? EXIT_RUNTIME : 0;
+    if (!rc && detvm_dequantize(&io, output + io.offset, io.count, x, &err))
+        rc = fail(&err);
+    for (uint64_t i = 0; !rc && i < io.count; i++)
+        put_float(bytes + 4 * i, x[i]);
+    if (!rc && io_write_file(path, bytes, io.count * 4))
+        rc = EXIT_RUNTIME;
+    free(x);
+    free(bytes);
+    return rc;
+}
 
 static int cmd_run(int argc, char **argv)
 {
@@ -99,8 +183,8 @@ static int cmd_run(int argc, char **argv)
     int rc = parse_args("run", argc, argv, &a);
     if (rc)
         return rc;
-    if (!a.input || a.n_outputs != 1)
-        return usage_error("run", "one -i INPUT and one -o OUTPUT are required");
+    if (!a.input || a.n_outputs < 1)
+        return usage_error("run", "-i INPUT and -o OUTPUT are required");
     uint8_t *bytes = NULL, *input = NULL, *output = NULL;
     size_t in_len = 0;
     detvm_module *m = NULL;
@@ -114,14 +198,27 @@ static int cmd_run(int argc, char **argv)
     }
     detvm_module_info info;
     detvm_module_get_info(m, &info);
+    uint32_t n_files = strcmp(info.postprocess_name, "separate") == 0 ? info.n_outputs : 1;
+    if ((uint32_t)a.n_outputs != n_files) {
+        fprintf(stderr, "detvm run: the model writes %u output file%s, %d -o given\n", n_files,
+                n_files == 1 ? "" : "s", a.n_outputs);
+        rc = EXIT_INVALID;
+        goto done;
+    }
+    if (a.float_io && !strcmp(info.source_format, "cvm")) {
+        rc = usage_error("run", "--float-io needs a quantized (TFLite) model");
+        goto done;
+    }
+    if (a.float_io && (rc = quantize_input(m, &input, &in_len)))
+        goto done;
     output = malloc(info.output_len + 1);
     if (!output || detvm_session_new(m, &s, &err) ||
         detvm_run(s, input, in_len, output, info.output_len, &err)) {
         rc = output ? fail(&err) : EXIT_RUNTIME;
         goto done;
     }
-    if (io_write_file(a.outputs[0], output, info.output_len))
-        rc = EXIT_RUNTIME;
+    for (uint32_t k = 0; !rc && k < n_files; k++)
+        rc = write_output(m, k, output, a.outputs[k], a.float_io);
 done:
     detvm_session_free(s);
     detvm_module_free(m);
@@ -133,8 +230,11 @@ done:
 
 static const char compile_help[] =
     "usage: detvm compile SYMBOL PARAMS -o MODULE\n"
-    "Compiles a CVM model (graph JSON and params) into a bytecode module. Compiling the same\n"
-    "model twice gives identical bytes. The module is written whole or not at all.\n";
+    "       detvm compile MODEL.tflite -o MODULE [--rounding double|single]\n"
+    "Compiles a CVM model (graph JSON and params) or an int8 .tflite model into a bytecode\n"
+    "module. --rounding picks TFLite Micro's double rounding (the default) or its single-\n"
+    "rounding variant; the module records which. Compiling the same model twice gives\n"
+    "identical bytes. The module is written whole or not at all.\n";
 
 static int cmd_compile(int argc, char **argv)
 {
@@ -142,12 +242,12 @@ static int cmd_compile(int argc, char **argv)
     int rc = parse_args("compile", argc, argv, &a);
     if (rc)
         return rc;
-    if (!a.params || a.n_outputs != 1)
-        return usage_error("compile", "SYMBOL, PARAMS and -o MODULE are required");
+    if (a.n_outputs != 1)
+        return usage_error("compile", "MODEL [PARAMS] and -o MODULE are required");
     uint8_t *bytes = NULL;
     size_t len = 0;
     detvm_error err = {0};
-    if (detvm_load_model_files(a.model, a.params, &bytes, &len, &err))
+    if (detvm_load_model_files(a.model, a.params, &a.tflite, &bytes, &len, &err))
         return fail(&err);
     rc = io_write_file(a.outputs[0], bytes, len) ? EXIT_RUNTIME : 0;
     free(bytes);
@@ -186,13 +286,46 @@ static const char info_help[] =
     "constructs where the CVM runtime's CPU and formal back ends disagree: detvm follows the\n"
     "formal semantics). --json prints the same as one JSON object.\n";
 
-static void tensor_line(const detvm_module *m, uint32_t id, const char *role, uint32_t bytes)
+static const char *dtype_name(detvm_dtype dtype)
 {
+    static const char *names[] = {"int32", "int8", "uint8", "int16"};
+    return (unsigned)dtype < 4 ? names[dtype] : "unknown";
+}
+
+/* One binding: name, shape, precision, element type and size, and its quantization. */
+static void binding_line(const detvm_module *m, int is_output, uint32_t k)
+{
+    detvm_io_desc io;
     detvm_tensor_desc t;
-    char shape[128];
-    detvm_module_tensor(m, id, &t, NULL);
+    char shape[128], role[32];
+    detvm_module_io(m, is_output, k, &io, NULL);
+    detvm_module_tensor(m, io.tensor, &t, NULL);
     shape_text(&t, shape, sizeof shape);
-    printf("%s: %s %s precision %u, %u-byte elements\n", role, t.name, shape, t.precision, bytes);
+    snprintf(role, sizeof role, is_output ? "output %u" : "input", k);
+    printf("%s: %s %s precision %u, %s, %u-byte elements", role, t.name, shape, t.precision,
+           dtype_name(io.dtype), io.element_bytes);
+    if (io.quantized)
+        printf(", scale %.9g, zero point %d%s", io.scale, io.zero_point,
+               io.float_in_source ? ", float32 in the source" : "");
+    printf("\n");
+}
+
+/* The JSON of one binding. */
+static json_t *binding_json(const detvm_module *m, int is_output, uint32_t k)
+{
+    detvm_io_desc io;
+    detvm_tensor_desc t;
+    detvm_module_io(m, is_output, k, &io, NULL);
+    detvm_module_tensor(m, io.tensor, &t, NULL);
+    json_t *b = json_pack("{s:s, s:o, s:i, s:s, s:i}", "name", t.name, "shape", shape_json(&t),
+                          "precision", (int)t.precision, "dtype", dtype_name(io.dtype),
+                          "element_bytes", (int)io.element_bytes);
+    if (io.quantized) {
+        json_object_set_new(b, "scale", json_real(io.scale));
+        json_object_set_new(b, "zero_point", json_integer(io.zero_point));
+        json_object_set_new(b, "float_in_source", json_boolean(io.float_in_source));
+    }
+    return b;
 }
 
 static int cmd_info(int argc, char **argv)
@@ -251,27 +384,21 @@ static int cmd_info(int argc, char **argv)
         json_array_append_new(warnings, json_string(detvm_module_warning(m, i)));
     if (a.json) {
         json_t *outputs = json_array();
-        for (uint32_t k = 0; k < info.n_outputs; k++) {
-            detvm_tensor_desc t;
-            detvm_module_tensor(m, detvm_module_output(m, k), &t, NULL);
-            json_array_append_new(outputs, json_pack("{s:s, s:o, s:i}", "name", t.name, "shape",
-                                                     shape_json(&t), "precision",
-                                                     (int)t.precision));
-        }
-        detvm_tensor_desc in;
-        detvm_module_tensor(m, detvm_module_input(m), &in, NULL);
+        for (uint32_t k = 0; k < info.n_outputs; k++)
+            json_array_append_new(outputs, binding_json(m, 1, k));
+        json_t *input = binding_json(m, 0, 0);
+        json_object_set_new(input, "bytes", json_integer((json_int_t)info.input_len));
+        json_object_set_new(input, "type_size", json_integer(info.input_type_size));
         char id[65];
         id_text(m, id);
         json_t *doc = json_pack(
-            "{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:i}, s:{s:s, s:o, s:i, s:I, s:i}, "
+            "{s:s, s:s, s:s, s:o, s:{s:I, s:I, s:I, s:I, s:i}, s:o, "
             "s:{s:o, s:I, s:i, s:s}, s:s, s:o}",
-            "module_id", id,
-            "layers", layers, "totals", "layers", (json_int_t)info.n_instructions, "gas",
+            "module_id", id, "source", info.source_format, "rounding", info.rounding, "layers",
+            layers, "totals", "layers", (json_int_t)info.n_instructions, "gas",
             (json_int_t)info.gas, "param_bytes", (json_int_t)param_total, "storage_size",
-            (json_int_t)info.storage_size, "arena_bytes", (int)info.arena_bytes, "input", "name",
-            in.name, "shape", shape_json(&in), "precision", (int)in.precision, "bytes",
-            (json_int_t)info.input_len, "type_size", (int)info.input_type_size, "output",
-            "heads", outputs, "bytes", (json_int_t)info.output_len, "type_size",
+            (json_int_t)info.storage_size, "arena_bytes", (int)info.arena_bytes, "input", input,
+            "output", "heads", outputs, "bytes", (json_int_t)info.output_len, "type_size",
             (int)info.output_type_size, "postprocess", info.postprocess_name, "version",
             info.version, "warnings", warnings);
         char *text = json_dumps(doc, JSON_INDENT(1));
@@ -285,12 +412,11 @@ static int cmd_info(int argc, char **argv)
                info.n_instructions, (unsigned long long)info.gas,
                (unsigned long long)param_total, (unsigned long long)info.storage_size,
                (unsigned long long)info.arena_bytes);
-        tensor_line(m, detvm_module_input(m), "input", info.input_type_size);
-        for (uint32_t k = 0; k < info.n_outputs; k++) {
-            char role[32];
-            snprintf(role, sizeof role, "output %u", k);
-            tensor_line(m, detvm_module_output(m, k), role, info.output_type_size);
-        }
+        printf("source %s%s%s\n", info.source_format, info.rounding[0] ? ", rounding " : "",
+               info.rounding);
+        binding_line(m, 0, 0);
+        for (uint32_t k = 0; k < info.n_outputs; k++)
+            binding_line(m, 1, k);
         printf("input %llu bytes, output %llu bytes, postprocess %s, version %s\n",
                (unsigned long long)info.input_len, (unsigned long long)info.output_len,
                info.postprocess_name[0] ? info.postprocess_name : "none", info.version);

@@ -40,13 +40,34 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
                                size_t params_len, uint8_t **module, size_t *module_len,
                                detvm_error *err);
 
+/* TFLite's two requantization roundings: TFLite Micro's default (SaturatingRoundingDoubling-
+ * HighMul, then RoundingDivideByPOT) and the TFLITE_SINGLE_ROUNDING build's. */
+typedef enum {
+    DETVM_ROUNDING_DOUBLE = 0,
+    DETVM_ROUNDING_SINGLE = 1
+} detvm_rounding;
+
+typedef struct {
+    detvm_rounding rounding;
+} detvm_tflite_options;
+
+/* Compiles an int8 .tflite model (subgraph 0, one input) into module bytes, allocated with
+ * malloc. `options` may be NULL (double rounding). A float32 input or output with QUANTIZE or
+ * DEQUANTIZE at the edge is folded into the binding's quantization (see detvm_io_desc); the
+ * module itself computes in integers only. */
+detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
+                                  const detvm_tflite_options *options, uint8_t **module,
+                                  size_t *module_len, detvm_error *err);
+
 /* Reads a whole file into malloc'd bytes (with a NUL after them, which len leaves out). */
 detvm_status detvm_read_file(const char *path, uint8_t **data, size_t *len, detvm_error *err);
 
-/* Reads a model from files: a .dvm module (params_path must be NULL), or a CVM graph JSON
- * with its params, which is compiled. The bytes are malloc'd; the caller frees them. */
+/* Reads a model from files: a .dvm module or a .tflite file (params_path must be NULL), or a
+ * CVM graph JSON with its params; the last two are compiled, the .tflite with `tflite`
+ * options (NULL for the defaults). The bytes are malloc'd; the caller frees them. */
 detvm_status detvm_load_model_files(const char *model_path, const char *params_path,
-                                    uint8_t **module, size_t *module_len, detvm_error *err);
+                                    const detvm_tflite_options *tflite, uint8_t **module,
+                                    size_t *module_len, detvm_error *err);
 
 /* Gas of a CVM graph JSON alone, exactly as CVMAPIGetGasFromGraphFile. */
 detvm_status detvm_cvm_gas_from_json(const char *json, size_t json_len, uint64_t *gas,
@@ -83,7 +104,9 @@ typedef struct {
     uint32_t n_outputs;
     detvm_postprocess postprocess;
     char version[32];          /* the source graph's version string */
-    char postprocess_name[32]; /* "" , "argmax" or "detection" as in the source */
+    char postprocess_name[32]; /* "", "argmax", "detection" as in the source, or "separate" */
+    char source_format[16];    /* "cvm" or "tflite" */
+    char rounding[8];          /* "double" or "single" for TFLite modules, else "" */
 } detvm_module_info;
 
 detvm_status detvm_module_get_info(const detvm_module *module, detvm_module_info *info);
@@ -118,6 +141,42 @@ detvm_status detvm_module_tensor(const detvm_module *module, uint32_t id,
 /* The input tensor id, and output k's tensor id (k < n_outputs). */
 uint32_t detvm_module_input(const detvm_module *module);
 uint32_t detvm_module_output(const detvm_module *module, uint32_t k);
+typedef enum {
+    DETVM_DTYPE_INT32 = 0,
+    DETVM_DTYPE_INT8 = 1,
+    DETVM_DTYPE_UINT8 = 2,
+    DETVM_DTYPE_INT16 = 3
+} detvm_dtype;
+
+/* An input or output binding. For TFLite modules (layout "separate") the outputs follow one
+ * another in detvm_run's buffer, each in its own dtype, and offset and bytes locate this one;
+ * for CVM modules offset is 0 and bytes is the whole buffer's length. */
+typedef struct {
+    uint32_t tensor;           /* tensor id */
+    detvm_dtype dtype;
+    uint32_t element_bytes;
+    uint64_t count;            /* elements */
+    uint64_t offset, bytes;    /* where it lies in detvm_run's input or output buffer */
+    int quantized;             /* 1 when scale and zero_point are known */
+    float scale;               /* real = scale * (q - zero_point) */
+    int32_t zero_point;
+    int float_in_source;       /* the source model takes or gives float32 here */
+} detvm_io_desc;
+
+/* The input binding (is_output 0, k 0) or output binding k (is_output 1). */
+detvm_status detvm_module_io(const detvm_module *module, int is_output, uint32_t k,
+                             detvm_io_desc *io, detvm_error *err);
+
+/* TFLite's own float boundary formulas (loader/float_io.c), for a quantized binding:
+ *   quantize    q = clamp(roundf(x / scale) + zero_point) to the dtype's range, in float
+ *               with round half away from zero (TFLite's AffineQuantize);
+ *   dequantize  x = (float)((double)scale * (q - zero_point)) (TFLite's Dequantize).
+ * `count` floats map to count * element_bytes bytes. */
+detvm_status detvm_quantize(const detvm_io_desc *io, const float *x, uint64_t count, void *q,
+                            detvm_error *err);
+detvm_status detvm_dequantize(const detvm_io_desc *io, const void *q, uint64_t count, float *x,
+                              detvm_error *err);
+
 /* Warning i (0, 1, ...) the compiler recorded, e.g. constructs where the CVM runtime's back
  * ends disagree; NULL past the last one. */
 const char *detvm_module_warning(const detvm_module *module, uint32_t i);

@@ -112,6 +112,7 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
     cvm_graph g;
     ir_module m;
     memset(&m, 0, sizeof m);
+    m.rounding = -1;
     uint64_t *node_gas = NULL;
     detvm_status st = cvm_graph_load(json, json_len, &g, err);
     if (!st)

@@ -7,13 +7,15 @@
 #include "../vm/error.h"
 #include "cvm_ops.h"
 
-#define OP(name) extern const cvm_op_def cvm_def_##name;
+#define OP(name)
+#define CVM_OP(name) extern const cvm_op_def cvm_def_##name;
 #include "../ops/optable.inc"
-#undef OP
+#undef CVM_OP
 
 static const cvm_op_def *const cvm_defs[] = {
-#define OP(name) &cvm_def_##name,
+#define CVM_OP(name) &cvm_def_##name,
 #include "../ops/optable.inc"
+#undef CVM_OP
 #undef OP
 };
 

@@ -121,6 +121,22 @@ static void build_meta(const ir_module *m, buffer *b)
         if (p)
             dvm_put_u64(p, m->instrs[k].gas);
     }
+    if (m->has_io_quant) {
+        put_u16(b, DVM_META_IO_QUANT);
+        put_u16(b, 0);
+        put_u32(b, 12 * (1 + m->n_outputs));
+        for (uint32_t i = 0; i <= m->n_outputs; i++) {
+            uint32_t bits;
+            memcpy(&bits, &m->io_quant[i].scale, sizeof bits);
+            put_u32(b, bits);
+            put_u32(b, (uint32_t)m->io_quant[i].zero_point);
+            put_u32(b, m->io_quant[i].flags);
+        }
+    }
+    if (m->rounding >= 0) {
+        dvm_put_u32(raw, (uint32_t)m->rounding);
+        meta_record(b, DVM_META_ROUNDING, raw, 4);
+    }
 }
 
 detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_error *err)
@@ -148,7 +164,7 @@ detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_e
         uint8_t *e = grow(tensors, DVM_TENSOR_BYTES);
         if (!e)
             break;
-        e[0] = DVM_DTYPE_INT32;
+        e[0] = t->dtype;
         e[1] = (uint8_t)t->shape.ndim;
         e[2] = t->precision;
         e[3] = t->storage;

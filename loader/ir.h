@@ -13,6 +13,7 @@ typedef struct {
     dv_shape shape;
     uint8_t precision;
     uint8_t storage;            /* enum dvm_storage */
+    uint8_t dtype;              /* enum dvm_dtype */
     const int32_t *data;        /* constants: their values */
     const char *name;
     uint64_t offset;            /* arena offset, set by the memory plan */
@@ -42,6 +43,9 @@ typedef struct {
     uint8_t source_hash[32];
     uint64_t gas, storage_size;
     uint64_t arena_bytes, scratch_bytes;
+    int has_io_quant;           /* TFLite: the bindings' quantization, input then outputs */
+    vm_io_quant io_quant[1 + VM_MAX_OUTPUTS];
+    int32_t rounding;           /* enum dv_rounding, or -1 when not recorded */
     char warnings[2048];        /* NUL-separated lines */
     uint32_t warnings_len;
 } ir_module;

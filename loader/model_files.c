@@ -1,5 +1,6 @@
-/* Reading a model from files, whatever its format: a module is taken as it is, a CVM graph
- * JSON is compiled with its params. Formats are told apart by content, not by name. */
+/* Reading a model from files, whatever its format: a module is taken as it is, a .tflite
+ * file is compiled alone, a CVM graph JSON with its params. Formats are told apart by
+ * content (the module magic, the flatbuffer identifier "TFL3"), not by name. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,14 @@
 #include "../vm/module_format.h"
 #include "detvm.h"
 
+static int is_tflite(const uint8_t *bytes, size_t len)
+{
+    return len >= 8 && memcmp(bytes + 4, "TFL3", 4) == 0;
+}
+
 detvm_status detvm_load_model_files(const char *model_path, const char *params_path,
-                                    uint8_t **module, size_t *module_len, detvm_error *err)
+                                    const detvm_tflite_options *tflite, uint8_t **module,
+                                    size_t *module_len, detvm_error *err)
 {
     *module = NULL;
     *module_len = 0;
@@ -17,15 +24,21 @@ detvm_status detvm_load_model_files(const char *model_path, const char *params_p
     detvm_status st = detvm_read_file(model_path, &model, &model_len, err);
     if (st)
         return st;
-    if (model_len >= 4 && memcmp(model, DVM_MAGIC, 4) == 0) {
-        if (params_path) {
-            free(model);
-            return dv_fail(err, DETVM_EINVALID, "%s: a module takes no params file",
-                           model_path);
-        }
+    int is_module = model_len >= 4 && memcmp(model, DVM_MAGIC, 4) == 0;
+    if ((is_module || is_tflite(model, model_len)) && params_path) {
+        free(model);
+        return dv_fail(err, DETVM_EINVALID, "%s: a %s takes no params file", model_path,
+                       is_module ? "module" : ".tflite model");
+    }
+    if (is_module) {
         *module = model;
         *module_len = model_len;
         return DETVM_OK;
+    }
+    if (is_tflite(model, model_len)) {
+        st = detvm_compile_tflite(model, model_len, tflite, module, module_len, err);
+        free(model);
+        return st;
     }
     if (!params_path) {
         free(model);

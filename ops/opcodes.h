@@ -49,10 +49,31 @@ enum dv_opcode {
     DV_OP_SLICE_LIKE = 57,
     DV_OP_TAKE = 58,
     DV_OP_CVM_LUT = 59,
+    DV_OP_PAD = 60,           /* x -> y                    attrs: see ops/transform.c */
 
     /* ops/vision.c */
     DV_OP_GET_VALID_COUNTS = 64,    /* x -> count, boxes       attrs: see ops/vision.c */
     DV_OP_NON_MAX_SUPPRESSION = 65, /* boxes, count -> y       attrs: see ops/vision.c */
+
+    /* ops/qnn.c: TFLite int8 kernels (NHWC), bit-exact with TFLite Micro's reference */
+    DV_OP_QCONV2D = 72,            /* data, filter, bias, multiplier, shift -> y           */
+    DV_OP_QDEPTHWISE_CONV2D = 73,  /* data, filter, bias, multiplier, shift -> y           */
+    DV_OP_QFULLY_CONNECTED = 74,   /* data, weights, bias, multiplier, shift -> y          */
+    DV_OP_QAVG_POOL2D = 75,        /* x -> y                                               */
+    DV_OP_QMAX_POOL2D = 76,        /* x -> y                                               */
+    DV_OP_QMEAN = 77,              /* x -> y                                               */
+
+    /* ops/qelemwise.c: TFLite int8 elementwise kernels */
+    DV_OP_QADD = 80,               /* a, b -> y (broadcasting)                             */
+    DV_OP_QSUB = 81,               /* a, b -> y (broadcasting)                             */
+    DV_OP_QMUL = 82,               /* a, b -> y (broadcasting)                             */
+    DV_OP_QREQUANTIZE = 83,        /* x -> y: QUANTIZE, RELU, RELU6                         */
+    DV_OP_QLEAKY_RELU = 84,        /* x -> y                                               */
+    DV_OP_QHARD_SWISH = 85,        /* x -> y                                               */
+    DV_OP_QLOGISTIC = 86,          /* x -> y                                               */
+    DV_OP_QTANH = 87,              /* x -> y                                               */
+    DV_OP_QSOFTMAX = 88,           /* x -> y                                               */
+    /* every attribute layout is documented at the op's kernel */
 
     DV_OP_LIMIT = 128 /* every opcode is below this */
 };

@@ -2,6 +2,7 @@
 #include "op.h"
 
 #define OP(name) extern const dv_op_info dv_info_##name;
+#define CVM_OP(name) OP(name)
 #include "optable.inc"
 #undef OP
 
@@ -11,6 +12,7 @@ const dv_op_info *dv_op_lookup(uint32_t opcode)
 #define OP(name) case DV_OP_##name: return &dv_info_##name;
 #include "optable.inc"
 #undef OP
+#undef CVM_OP
     default: return NULL;
     }
 }

@@ -536,6 +536,56 @@ static void cvm_lut_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, u
     take_flat(&in[1], &in[0], out);
 }
 
+/* ---- PAD --------------------------------------------------------------------------------
+ *
+ * Opcode: PAD  x -> y   attrs: value, before[ndim], after[ndim]   (each before, after >= 0)
+ *
+ * y.shape[i] = before[i] + x.shape[i] + after[i]. Element c of y is x[c - before] when
+ * every coordinate c_i - before[i] lies in [0, x.shape[i]), and `value` otherwise. */
+static const char *pad_infer(const dv_attrs *a, uint32_t n_in, const dv_shape *in,
+                             uint32_t n_out, dv_shape *out)
+{
+    if (a->n != 1 + 2 * in->ndim)
+        return "pad: expects value, then before and after for each input axis";
+    out->ndim = in->ndim;
+    for (uint32_t i = 0; i < in->ndim; i++) {
+        int32_t before = a->v[1 + i], after = a->v[1 + in->ndim + i];
+        if (before < 0 || after < 0)
+            return "pad: before, after: must not be negative";
+        const char *bad = set_dim(out, i, (uint64_t)before + in->dim[i] + (uint64_t)after,
+                                  "pad: output dimension above 2^24");
+        if (bad)
+            return bad;
+    }
+    return dv_shape_check(out);
+}
+
+static void pad_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                    dv_tensor *out, int32_t *scratch)
+{
+    uint32_t ndim = in->shape.ndim;
+    uint64_t total = dv_shape_size(&out->shape);
+    for (uint64_t i = 0; i < total; i++)
+        out->data[i] = a->v[0];
+    /* copy x row by row (rows along the last axis) into the interior of y */
+    int64_t out_stride[DV_MAX_NDIM];
+    row_major_strides(&out->shape, out_stride);
+    uint32_t row = in->shape.dim[ndim - 1];
+    uint64_t rows = dv_shape_size(&in->shape) / row;
+    uint32_t coord[DV_MAX_NDIM] = {0};
+    for (uint64_t r = 0; r < rows; r++) {
+        int64_t offset = 0;
+        for (uint32_t i = 0; i < ndim; i++)
+            offset += ((int64_t)coord[i] + a->v[1 + i]) * out_stride[i];
+        memcpy(out->data + offset, in->data + r * row, (size_t)row * sizeof(int32_t));
+        for (uint32_t k = ndim - 1; k-- > 0;) {
+            if (++coord[k] < in->shape.dim[k])
+                break;
+            coord[k] = 0;
+        }
+    }
+}
+
 /* ---- the table entries ----------------------------------------------------------------- */
 
 const dv_op_info dv_info_FLATTEN = {"flatten", 1, 1, 1, flatten_infer, copy_run, NULL};
@@ -553,3 +603,4 @@ const dv_op_info dv_info_SLICE_LIKE = {"slice_like",   2,   2, 1, slice_like_inf
                                        slice_like_run, NULL};
 const dv_op_info dv_info_TAKE = {"take", 2, 2, 1, take_infer, take_run, NULL};
 const dv_op_info dv_info_CVM_LUT = {"cvm_lut", 2, 2, 1, cvm_lut_infer, cvm_lut_run, NULL};
+const dv_op_info dv_info_PAD = {"pad", 1, 1, 1, pad_infer, pad_run, NULL};

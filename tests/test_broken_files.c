@@ -1523,7 +1523,10 @@ static void test_tensor_attacks(void)
         for (size_t v = 0; v < sizeof storages; v++)
             patch_u8(DVM_SEC_TENSORS, at + 3, storages[v], storages[v] > 1,
                      WHAT("tensor %u storage %u", i, storages[v]));
-        patch_u8(DVM_SEC_TENSORS, at, 1, 1, WHAT("tensor %u dtype 1", i));
+        const uint8_t bad_dtypes[] = {DVM_DTYPE_LIMIT, 255};
+        for (size_t v = 0; v < sizeof bad_dtypes; v++)
+            patch_u8(DVM_SEC_TENSORS, at, bad_dtypes[v], 1,
+                     WHAT("tensor %u dtype %u", i, bad_dtypes[v]));
         const uint8_t precisions[] = {0, 1, 31, 32, 33, 255};
         for (size_t v = 0; v < sizeof precisions; v++)
             patch_u8(DVM_SEC_TENSORS, at + 2, precisions[v],
@@ -2272,7 +2275,7 @@ static void test_model_files(void)
         size_t len = 7;
         detvm_error err;
         memset(&err, 0, sizeof err);
-        detvm_status st = detvm_load_model_files(cases[i].model, cases[i].params, &mod, &len, &err);
+        detvm_status st = detvm_load_model_files(cases[i].model, cases[i].params, NULL, &mod, &len, &err);
         CHECK(st == (detvm_status)cases[i].want && is_clean(st, &err) && mod == NULL && len == 0,
               "load_model_files(%s, %s): status %d '%s', want %d", cases[i].model,
               cases[i].params ? cases[i].params : "NULL", st, err.message, cases[i].want);

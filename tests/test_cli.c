@@ -17,6 +17,7 @@
 #define PARAMS FIXTURE "/params.bin"
 #define INPUT FIXTURE "/input.bin"
 #define EXPECTED FIXTURE "/expected.bin"
+#define FIXTURE_TFLITE "fixtures/tflite/hello_world_int8"
 
 static char detvm[1024];  /* the binary */
 static char tmp_dir[1024]; /* every output of the tests, removed at the end */
@@ -535,6 +536,70 @@ static void test_divergence_warnings(void)
 }
 
 /* No command left a temporary file behind; then the directory goes. */
+/* The same commands on the fixture .tflite model: raw int8 in and out, --float-io, the
+ * number of -o, compile (and its --rounding), info and explain. */
+#define TFL FIXTURE_TFLITE "/model.tflite"
+#define TFL_INPUT FIXTURE_TFLITE "/inputs/sin_x1.57.bin"
+#define TFL_EXPECTED FIXTURE_TFLITE "/expected/sin_x1.57.out0.bin"
+
+static void test_tflite(void)
+{
+    result r = {0};
+    char out[1100], out2[1100], module[1100], floats[1100], back[1100];
+    tmp_path(out, sizeof out, "tfl.bin");
+    tmp_path(out2, sizeof out2, "tfl2.bin");
+    tmp_path(module, sizeof module, "tfl.dvm");
+    tmp_path(floats, sizeof floats, "tfl_in.f32");
+    tmp_path(back, sizeof back, "tfl_out.f32");
+    CLI(&r, "run", TFL, "-i", TFL_INPUT, "-o", out);
+    CHECK(r.status == 0 && files_equal(out, TFL_EXPECTED), "tflite run: %d %s", r.status, r.err);
+    CLI(&r, "run", TFL, "-i", TFL_INPUT, "-o", out, "-o", out2);
+    CHECK(r.status == 1 && one_line_message(r.err) && strstr(r.err, "1 output file"),
+          "two -o for one output: %s", r.err);
+    CLI(&r, "run", TFL, PARAMS, "-i", TFL_INPUT, "-o", out);
+    CHECK(r.status == 1 && one_line_message(r.err), "a params file with .tflite: %s", r.err);
+
+    /* compile, then run the module: the same bytes; --rounding single is recorded */
+    CLI(&r, "compile", TFL, "-o", module);
+    CHECK(r.status == 0, "tflite compile: %s", r.err);
+    CLI(&r, "run", module, "-i", TFL_INPUT, "-o", out);
+    CHECK(r.status == 0 && files_equal(out, TFL_EXPECTED), "run the compiled module: %s", r.err);
+    CLI(&r, "info", TFL, "--rounding", "single");
+    CHECK(r.status == 0 && strstr(r.out, "tflite, rounding single"), "info: %s", r.out);
+    CLI(&r, "info", TFL, "--rounding", "triple");
+    CHECK(r.status == 1 && one_line_message(r.err), "bad --rounding: %s", r.err);
+    CLI(&r, "info", TFL);
+    CHECK(r.status == 0 && strstr(r.out, "tflite, rounding double") &&
+              strstr(r.out, "int8") && strstr(r.out, "zero point -128"),
+          "info: %s", r.out);
+    CLI(&r, "explain", TFL);
+    CHECK(r.status == 0 && strstr(r.out, "qfully_connected"), "explain: %s", r.out);
+
+    /* --float-io: the float that dequantizes the golden input gives the golden output's float */
+    int8_t q;
+    size_t n = 0;
+    uint8_t *in = read_file(TFL_INPUT, &n);
+    q = in && n == 1 ? (int8_t)in[0] : 0;
+    free(in);
+    float x = (float)((double)0.0244801156f * (q + 128));
+    CHECK(write_bytes(floats, &x, 4) == 0);
+    CLI(&r, "run", TFL, "-i", floats, "-o", back, "--float-io");
+    uint8_t *y = read_file(back, &n), *want = read_file(TFL_EXPECTED, &n);
+    float got = 0;
+    if (y)
+        memcpy(&got, y, 4);
+    CHECK(r.status == 0 && want && got == (float)((double)0.00829095673f * ((int8_t)want[0] - 5)),
+          "--float-io: %d %s %g", r.status, r.err, got);
+    free(y);
+    free(want);
+    CLI(&r, "run", TFL, "-i", TFL_INPUT, "-o", back, "--float-io");
+    CHECK(r.status == 1 && one_line_message(r.err), "--float-io with 1 byte: %s", r.err);
+    CLI(&r, "run", SYMBOL, PARAMS, "-i", INPUT, "-o", back, "--float-io");
+    CHECK(r.status == 1 && one_line_message(r.err), "--float-io on CVM: %s", r.err);
+    free(r.out);
+    free(r.err);
+}
+
 static void remove_tmp_dir(void)
 {
     DIR *d = opendir(tmp_dir);
@@ -583,6 +648,7 @@ int main(void)
     test_info();
     test_explain();
     test_divergence_warnings();
+    test_tflite();
     remove_tmp_dir();
     return check_summary("test_cli");
 }

@@ -113,7 +113,7 @@ int main(void)
     uint8_t *bytes = NULL;
     size_t len = 0, in_len = 0, exp_len = 0;
     detvm_error err = {0};
-    detvm_status st = detvm_load_model_files(FIXTURE "symbol.json", FIXTURE "params.bin", &bytes,
+    detvm_status st = detvm_load_model_files(FIXTURE "symbol.json", FIXTURE "params.bin", NULL, &bytes,
                                              &len, &err);
     CHECK(st == DETVM_OK, "compile the fixture: %s", err.message);
     if (st)

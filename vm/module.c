@@ -97,7 +97,9 @@ static void copy_string(char *dst, size_t cap, const uint8_t *src, uint32_t len)
 static detvm_status read_meta(reader *r, detvm_module *m)
 {
     const section *s = &r->sec[DVM_SEC_META];
-    uint32_t pos = 0, prev_key = 0, layer_gas_len = 0;
+    uint32_t pos = 0, prev_key = 0, layer_gas_len = 0, io_quant_len = 0;
+    const uint8_t *io_quant = NULL;
+    m->rounding = -1;
     uint32_t seen = 0;
     while (pos < s->len) {
         if (s->len - pos < 8)
@@ -160,6 +162,15 @@ static detvm_status read_meta(reader *r, detvm_module *m)
             layer_gas_len = len;
             m->layer_gas = v;
             break;
+        case DVM_META_IO_QUANT:
+            io_quant = v;
+            io_quant_len = len;
+            break;
+        case DVM_META_ROUNDING:
+            if (len != 4 || dvm_u32(v) > 1)
+                return FAIL("META: rounding: length %u or value not 0 or 1", len);
+            m->rounding = (int32_t)dvm_u32(v);
+            break;
         case DVM_META_WARNINGS:
             if (len > 0 && v[len - 1] != 0)
                 return FAIL("META: warnings not NUL-terminated");
@@ -178,7 +189,22 @@ static detvm_status read_meta(reader *r, detvm_module *m)
     if ((seen & needed) != needed)
         return FAIL("META: input, outputs, arena or source format missing");
     m->layer_gas_len = layer_gas_len;
-    if (m->input_bytes != 1 && m->input_bytes != 4)
+    if (io_quant) {
+        if (io_quant_len != 12 * (1 + m->n_outputs))
+            return FAIL("META: io quantization: length %u for %u bindings", io_quant_len,
+                        1 + m->n_outputs);
+        for (uint32_t i = 0; i <= m->n_outputs; i++) {
+            vm_io_quant *q = &m->io_quant[i];
+            uint32_t bits = dvm_u32(io_quant + 12 * i);
+            memcpy(&q->scale, &bits, sizeof q->scale);
+            q->zero_point = dvm_i32(io_quant + 12 * i + 4);
+            q->flags = dvm_u32(io_quant + 12 * i + 8);
+            if (!(q->scale > 0 && q->scale < 1e30f) || q->flags > DVM_IO_FLOAT_IN_SOURCE)
+                return FAIL("META: io quantization %u: scale or flags invalid", i);
+        }
+        m->has_io_quant = 1;
+    }
+    if (m->input_bytes != 1 && m->input_bytes != 2 && m->input_bytes != 4)
         return FAIL("META: input element bytes %u", m->input_bytes);
     if (m->output_bytes != 1 && m->output_bytes != 4)
         return FAIL("META: output element bytes %u", m->output_bytes);
@@ -227,8 +253,9 @@ static detvm_status read_tensors(reader *r, detvm_module *m)
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = s->p + 4 + (uint64_t)i * DVM_TENSOR_BYTES;
         vm_tensor *t = &m->tensors[i];
-        if (e[0] != DVM_DTYPE_INT32)
+        if (e[0] >= DVM_DTYPE_LIMIT)
             return FAIL("tensor %u: dtype %u not supported", i, e[0]);
+        t->dtype = e[0];
         t->shape.ndim = e[1];
         t->precision = e[2];
         t->storage = e[3];
@@ -450,6 +477,19 @@ done:
     return st;
 }
 
+/* The input binding: an arena tensor, read as int8 or int32 elements (CVM models, dtype
+ * int32) or as elements of its own dtype (TFLite models). */
+static detvm_status check_input(reader *r, const detvm_module *m)
+{
+    if (m->input >= m->n_tensors || m->tensors[m->input].storage != DVM_STORAGE_ARENA)
+        return FAIL("META: input tensor %u is not an arena tensor", m->input);
+    uint32_t dtype = m->tensors[m->input].dtype;
+    if (dtype == DVM_DTYPE_INT32 ? m->input_bytes == 2 : m->input_bytes != dvm_dtype_bytes(dtype))
+        return FAIL("META: input element bytes %u do not fit its dtype %u", m->input_bytes,
+                    dtype);
+    return DETVM_OK;
+}
+
 detvm_status detvm_module_load(const uint8_t *bytes, size_t len, detvm_module **out,
                                detvm_error *err)
 {
@@ -470,8 +510,8 @@ detvm_status detvm_module_load(const uint8_t *bytes, size_t len, detvm_module **
         st = read_consts(r, m);
     if (!st)
         st = read_tensors(r, m);
-    if (!st && (m->input >= m->n_tensors || m->tensors[m->input].storage != DVM_STORAGE_ARENA))
-        st = FAIL("META: input tensor %u is not an arena tensor", m->input);
+    if (!st)
+        st = check_input(r, m);
     if (!st)
         st = read_attrs(r, m);
     if (!st)

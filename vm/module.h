@@ -14,6 +14,7 @@ typedef struct {
     dv_shape shape;
     uint8_t precision;
     uint8_t storage;            /* enum dvm_storage */
+    uint8_t dtype;              /* enum dvm_dtype */
     uint64_t offset;            /* arena byte offset, or CONSTS byte offset */
     const char *name;
     const int32_t *const_data;  /* constants: the native-order values */
@@ -32,6 +33,13 @@ typedef struct {
     const uint8_t *p;
     uint32_t len;
 } vm_section;
+
+/* The quantization of an I/O binding (TFLite models): real = scale * (q - zero_point). */
+typedef struct {
+    float scale;
+    int32_t zero_point;
+    uint32_t flags;             /* DVM_IO_FLOAT_IN_SOURCE */
+} vm_io_quant;
 
 struct detvm_module {
     const uint8_t *bytes;
@@ -60,6 +68,9 @@ struct detvm_module {
     uint32_t warnings_len;
     const uint8_t *layer_gas;   /* u64 per instruction, little-endian, or NULL */
     uint32_t layer_gas_len;
+    int has_io_quant;
+    vm_io_quant io_quant[1 + VM_MAX_OUTPUTS]; /* the input, then each output */
+    int32_t rounding;           /* enum dv_rounding, or -1 when the module has no such ops */
 };
 
 #endif

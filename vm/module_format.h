@@ -12,6 +12,7 @@
  *   TENSORS     u32 count, then 40 bytes each: u8 dtype, u8 ndim, u8 precision, u8 storage,
  *               u32 name (NAMES offset), u32 dim[6], u64 offset (arena or CONSTS byte offset).
  *   CONSTS      constant tensor data, each 64-byte aligned, int32 little-endian.
+ *               dtype is enum dvm_dtype.
  *   CODE        u32 count, then per instruction: u16 opcode, u8 n_in, u8 n_out, u32 name,
  *               u32 first attribute (ATTRS index), u32 attribute count, then n_in + n_out u32
  *               tensor indices (inputs first).
@@ -57,21 +58,40 @@ enum dvm_meta_key {
     DVM_META_ARENA = 10,         /* u64 arena bytes, u64 scratch bytes */
     DVM_META_WARNINGS = 11,      /* NUL-separated strings */
     DVM_META_LAYER_GAS = 12,     /* u64 per instruction: its share of the gas */
-    DVM_META_LIMIT = 13
+    DVM_META_IO_QUANT = 13,      /* per binding, the input then each output: f32 scale (bits),
+                                    i32 zero point, u32 flags (DVM_IO_FLOAT_IN_SOURCE) */
+    DVM_META_ROUNDING = 14,      /* u32: enum dv_rounding of the requantizing ops */
+    DVM_META_LIMIT = 15
 };
 
 enum dvm_source_format {
-    DVM_SOURCE_CVM = 1
+    DVM_SOURCE_CVM = 1,
+    DVM_SOURCE_TFLITE = 2
 };
+
+/* The source model takes or gives float32 at this binding; its QUANTIZE or DEQUANTIZE was
+ * folded into the binding's scale and zero point. */
+#define DVM_IO_FLOAT_IN_SOURCE 1u
 
 enum dvm_storage {
     DVM_STORAGE_ARENA = 0,
     DVM_STORAGE_CONST = 1
 };
 
+/* A tensor's element type in the source model. Every element is held as an int32 in the
+ * arena and constants; the dtype says how the input is read and the outputs are written. */
 enum dvm_dtype {
-    DVM_DTYPE_INT32 = 0
+    DVM_DTYPE_INT32 = 0,
+    DVM_DTYPE_INT8 = 1,
+    DVM_DTYPE_UINT8 = 2,
+    DVM_DTYPE_INT16 = 3,
+    DVM_DTYPE_LIMIT = 4
 };
+
+static inline uint32_t dvm_dtype_bytes(uint32_t dtype)
+{
+    return dtype == DVM_DTYPE_INT32 ? 4 : dtype == DVM_DTYPE_INT16 ? 2 : 1;
+}
 
 static inline uint16_t dvm_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t dvm_u32(const uint8_t *p)

@@ -1,6 +1,7 @@
 /* Describing a loaded module to its user. */
 #include <string.h>
 
+#include "../ops/quant.h"
 #include "error.h"
 #include "module.h"
 #include "module_format.h"
@@ -13,7 +14,9 @@ detvm_status detvm_module_get_info(const detvm_module *m, detvm_module_info *inf
     info->input_len = dv_shape_size(&in->shape) * m->input_bytes;
     info->output_len = vm_output_length(m);
     info->input_type_size = m->input_bytes;
-    info->output_type_size = m->output_bytes;
+    info->output_type_size = strcmp(m->postprocess, "separate") == 0
+                                 ? dvm_dtype_bytes(m->tensors[m->outputs[0]].dtype)
+                                 : m->output_bytes;
     info->gas = m->gas;
     info->storage_size = m->storage_size;
     info->arena_bytes = m->arena_bytes + m->scratch_bytes;
@@ -24,6 +27,45 @@ detvm_status detvm_module_get_info(const detvm_module *m, detvm_module_info *inf
                                                                    : DETVM_POST_NONE;
     memcpy(info->version, m->source_version, sizeof info->version);
     memcpy(info->postprocess_name, m->postprocess, sizeof info->postprocess_name);
+    strcpy(info->source_format, m->source_format == DVM_SOURCE_CVM      ? "cvm"
+                                : m->source_format == DVM_SOURCE_TFLITE ? "tflite"
+                                                                        : "unknown");
+    strcpy(info->rounding, m->rounding == DV_ROUND_DOUBLE   ? "double"
+                           : m->rounding == DV_ROUND_SINGLE ? "single"
+                                                            : "");
+    return DETVM_OK;
+}
+
+detvm_status detvm_module_io(const detvm_module *m, int is_output, uint32_t k,
+                             detvm_io_desc *io, detvm_error *err)
+{
+    memset(io, 0, sizeof *io);
+    if (is_output ? k >= m->n_outputs : k != 0)
+        return dv_fail(err, DETVM_EINVALID, "%s %u out of range", is_output ? "output" : "input",
+                       k);
+    io->tensor = is_output ? m->outputs[k] : m->input;
+    const vm_tensor *t = &m->tensors[io->tensor];
+    io->dtype = (detvm_dtype)t->dtype;
+    io->count = dv_shape_size(&t->shape);
+    io->element_bytes = is_output ? (t->dtype == DVM_DTYPE_INT32 ? m->output_bytes
+                                                                 : dvm_dtype_bytes(t->dtype))
+                                  : m->input_bytes;
+    if (!is_output) {
+        io->bytes = io->count * io->element_bytes;
+    } else if (strcmp(m->postprocess, "separate") == 0) {
+        for (uint32_t j = 0; j < k; j++)
+            io->offset += vm_output_part_length(m, j);
+        io->bytes = vm_output_part_length(m, k);
+    } else {
+        io->bytes = vm_output_length(m);
+    }
+    if (m->has_io_quant) {
+        const vm_io_quant *q = &m->io_quant[is_output ? 1 + k : 0];
+        io->quantized = 1;
+        io->scale = q->scale;
+        io->zero_point = q->zero_point;
+        io->float_in_source = (q->flags & DVM_IO_FLOAT_IN_SOURCE) != 0;
+    }
     return DETVM_OK;
 }
 

@@ -11,7 +11,10 @@
  *   detection  (and any model with several outputs) row-interleaved: for each row x of the
  *              first output's rows, each output's row x in turn. Every output must have the
  *              same row count (size / last dim), and there must be more than one output;
- *              otherwise the run fails with status 1, as the CVM runtime's does. */
+ *              otherwise the run fails with status 1, as the CVM runtime's does;
+ *   separate   (TFLite models) the outputs one after another, each element in its tensor's
+ *              own dtype: 1 byte for int8 and uint8 (the low byte), 2 for int16 and 4 for
+ *              int32, little-endian. */
 #include <string.h>
 
 #include "error.h"
@@ -20,9 +23,20 @@
 
 static uint32_t last_dim(const dv_shape *s) { return s->dim[s->ndim - 1]; }
 
+uint64_t vm_output_part_length(const detvm_module *m, uint32_t k)
+{
+    const vm_tensor *t = &m->tensors[m->outputs[k]];
+    return dv_shape_size(&t->shape) * dvm_dtype_bytes(t->dtype);
+}
+
 uint64_t vm_output_length(const detvm_module *m)
 {
     uint64_t total = 0;
+    if (strcmp(m->postprocess, "separate") == 0) {
+        for (uint32_t k = 0; k < m->n_outputs; k++)
+            total += vm_output_part_length(m, k);
+        return total;
+    }
     if (strcmp(m->postprocess, "argmax") == 0) {
         for (uint32_t k = 0; k < m->n_outputs; k++) {
             const dv_shape *s = &m->tensors[m->outputs[k]].shape;
@@ -43,12 +57,13 @@ uint64_t vm_output_length(const detvm_module *m)
 
 static uint8_t *put_element(uint8_t *p, int32_t v, uint32_t bytes)
 {
-    if (bytes == 1) {
+    if (bytes == 1)
         *p = (uint8_t)v;
-        return p + 1;
-    }
-    dvm_put_u32(p, (uint32_t)v);
-    return p + 4;
+    else if (bytes == 2)
+        dvm_put_u16(p, (uint16_t)v);
+    else
+        dvm_put_u32(p, (uint32_t)v);
+    return p + bytes;
 }
 
 static void write_argmax(const detvm_module *m, const dv_tensor *tensors, uint8_t *out)
@@ -104,6 +119,16 @@ detvm_status vm_output_write(const detvm_module *m, const dv_tensor *tensors, ui
 {
     uint64_t len = vm_output_length(m);
     memset(out, 0, len);
+    if (strcmp(m->postprocess, "separate") == 0) {
+        for (uint32_t k = 0; k < m->n_outputs; k++) {
+            const dv_tensor *t = &tensors[m->outputs[k]];
+            uint32_t bytes = dvm_dtype_bytes(m->tensors[m->outputs[k]].dtype);
+            uint64_t n = dv_shape_size(&t->shape);
+            for (uint64_t i = 0; i < n; i++)
+                out = put_element(out, t->data[i], bytes);
+        }
+        return DETVM_OK;
+    }
     if (strcmp(m->postprocess, "argmax") == 0) {
         write_argmax(m, tensors, out);
         return DETVM_OK;

@@ -132,8 +132,9 @@ static int after_step(void *user, uint32_t k)
     return k >= s->last_step;
 }
 
-/* Copies the input bytes into the input tensor as the CVM runtime does: int8 or little-endian
- * int32 elements, clamped to +-(2^(p-1) - 1) for the input's precision p. */
+/* Copies the input bytes into the input tensor. A TFLite input (dtype int8, uint8 or int16)
+ * is taken as elements of that type. A CVM input is taken as the CVM runtime does: int8 or
+ * little-endian int32 elements, clamped to +-(2^(p-1) - 1) for the input's precision p. */
 static detvm_status load_input(detvm_session *s, const void *input, size_t len,
                                detvm_error *err)
 {
@@ -146,9 +147,24 @@ static detvm_status load_input(detvm_session *s, const void *input, size_t len,
     const int64_t range = ((int64_t)1 << (t->precision - 1)) - 1;
     const uint8_t *in = input;
     int32_t *dst = s->tensors[m->input].data;
-    for (uint64_t i = 0; i < n; i++) {
-        int64_t v = m->input_bytes == 1 ? (int8_t)in[i] : dvm_i32(in + 4 * i);
-        dst[i] = (int32_t)(v > range ? range : v < -range ? -range : v);
+    switch (t->dtype) {
+    case DVM_DTYPE_INT8:
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = (int8_t)in[i];
+        break;
+    case DVM_DTYPE_UINT8:
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = in[i];
+        break;
+    case DVM_DTYPE_INT16:
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = (int16_t)dvm_u16(in + 2 * i);
+        break;
+    default:
+        for (uint64_t i = 0; i < n; i++) {
+            int64_t v = m->input_bytes == 1 ? (int8_t)in[i] : dvm_i32(in + 4 * i);
+            dst[i] = (int32_t)(v > range ? range : v < -range ? -range : v);
+        }
     }
     return DETVM_OK;
 }

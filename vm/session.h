@@ -24,6 +24,8 @@ struct detvm_session {
 
 /* The CVM runtime's output layouts (vm/output.c). */
 uint64_t vm_output_length(const detvm_module *m);
+/* Bytes of output k in the "separate" layout. */
+uint64_t vm_output_part_length(const detvm_module *m, uint32_t k);
 detvm_status vm_output_write(const detvm_module *m, const dv_tensor *tensors, uint8_t *out,
                              detvm_error *err);
 

@@ -1,6 +1,8 @@
-/* Time per inference of CVM models: compile, then the median and minimum of N runs after a
- * warm-up. Usage: bench_cvm [-n RUNS] CASE_DIR...   (each holding symbol.json, params.bin,
- * input.bin). Prints one line per model. */
+/* Time per inference of models: compile, then the median and minimum of N runs after a
+ * warm-up. Usage: bench_models [-n RUNS] DIR...   Each DIR holds a CVM model (symbol.json,
+ * params.bin, input.bin) or a TFLite model (model.tflite, and inputs/ whose first file in name
+ * order is the input). Prints one line per model. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +23,34 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The model's files: the .tflite and its first input, else the CVM case's three files. */
+static void locate(const char *dir, char *model, char *params, char *input_path, size_t cap)
+{
+    snprintf(model, cap, "%s/model.tflite", dir);
+    FILE *f = fopen(model, "rb");
+    if (!f) {
+        snprintf(model, cap, "%s/symbol.json", dir);
+        snprintf(params, cap, "%s/params.bin", dir);
+        snprintf(input_path, cap, "%s/input.bin", dir);
+        return;
+    }
+    fclose(f);
+    params[0] = 0;
+    char inputs[1024], first[256] = "";
+    snprintf(inputs, sizeof inputs, "%s/inputs", dir);
+    DIR *d = opendir(inputs);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (e->d_name[0] != '.' && (!first[0] || strcmp(e->d_name, first) < 0))
+            snprintf(first, sizeof first, "%s", e->d_name);
+    if (d)
+        closedir(d);
+    snprintf(input_path, cap, "%s/%s", inputs, first);
+}
+
 static int bench(const char *dir, int runs)
 {
-    char model[1024], params[1024], input_path[1024];
-    snprintf(model, sizeof model, "%s/symbol.json", dir);
-    snprintf(params, sizeof params, "%s/params.bin", dir);
-    snprintf(input_path, sizeof input_path, "%s/input.bin", dir);
+    char model[1400], params[1400], input_path[1400];
+    locate(dir, model, params, input_path, sizeof model);
     uint8_t *bytes = NULL;
     size_t len = 0, in_len = 0;
     detvm_error err = {0};
@@ -35,7 +59,7 @@ static int bench(const char *dir, int runs)
     uint8_t *input = NULL, *out = NULL;
     double *t = NULL;
     double t0 = now_ms();
-    int rc = detvm_load_model_files(model, params, &bytes, &len, &err) ||
+    int rc = detvm_load_model_files(model, params[0] ? params : NULL, NULL, &bytes, &len, &err) ||
              detvm_module_load(bytes, len, &m, &err) || detvm_session_new(m, &s, &err) ||
              detvm_read_file(input_path, &input, &in_len, &err);
     double compile_ms = now_ms() - t0;

@@ -1,0 +1,549 @@
+/* Compiling an int8 .tflite model: the flatbuffer is parsed (tflite_model.c), each operator
+ * of subgraph 0 is handed to its importer, which adds IR tensors and instructions through the
+ * context below, and the IR then goes through the memory plan and the emitter like a CVM
+ * model's.
+ *
+ * Float boundaries. A model whose input is float32 and goes straight into QUANTIZE, or whose
+ * output is float32 and comes straight out of DEQUANTIZE, is compiled without those two ops:
+ * the binding becomes the integer tensor next to them, and the module records its scale and
+ * zero point so that detvm_quantize and detvm_dequantize can do TFLite's conversion at the
+ * edge. Everything the module computes is integer. */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ops/quant.h"
+#include "../vm/error.h"
+#include "../vm/module_format.h"
+#include "ir.h"
+#include "tflite.h"
+
+struct tfl_import {
+    const tfl_model *model;
+    ir_module *ir;
+    int32_t rounding;
+    detvm_error *err;           /* where tfl_fail writes */
+    uint32_t *ir_of;            /* per TFLite tensor: its IR tensor + 1, or 0 */
+    uint8_t *written;           /* per IR tensor: an instruction has written it */
+    uint32_t tensor_cap, instr_cap;
+    void **owned;               /* constant values and attribute copies the IR points to */
+    uint32_t n_owned, owned_cap;
+};
+
+const tfl_model *tfl_ctx_model(const tfl_import *ctx) { return ctx->model; }
+int32_t tfl_rounding(const tfl_import *ctx) { return ctx->rounding; }
+
+static uint32_t operator_index(const tfl_import *ctx, const tfl_operator *op)
+{
+    return (uint32_t)(op - ctx->model->operators);
+}
+
+detvm_status tfl_fail(const tfl_import *ctx, const tfl_operator *op, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return dv_fail(ctx->err, DETVM_EINVALID, "tflite: operator %u (%s): %s",
+                   operator_index(ctx, op), tfl_builtin_name(op->builtin), what);
+}
+
+static detvm_status out_of_memory(const tfl_import *ctx)
+{
+    return dv_fail(ctx->err, DETVM_ERUNTIME, "tflite: out of memory");
+}
+
+const tfl_tensor *tfl_input(const tfl_import *ctx, const tfl_operator *op, uint32_t i)
+{
+    if (i >= op->n_inputs || op->inputs[i] < 0)
+        return NULL;
+    return &ctx->model->tensors[op->inputs[i]];
+}
+
+const tfl_tensor *tfl_output(const tfl_import *ctx, const tfl_operator *op, uint32_t i)
+{
+    return i < op->n_outputs ? &ctx->model->tensors[op->outputs[i]] : NULL;
+}
+
+/* Keeps a malloc'd block alive until the compile ends; frees it on failure. */
+static void *own(tfl_import *ctx, void *p)
+{
+    if (!p)
+        return NULL;
+    if (ctx->n_owned == ctx->owned_cap) {
+        uint32_t cap = ctx->owned_cap ? 2 * ctx->owned_cap : 64;
+        void **grown = realloc(ctx->owned, cap * sizeof *grown);
+        if (!grown) {
+            free(p);
+            return NULL;
+        }
+        ctx->owned = grown;
+        ctx->owned_cap = cap;
+    }
+    return ctx->owned[ctx->n_owned++] = p;
+}
+
+static ir_tensor *new_tensor(tfl_import *ctx, uint32_t *index)
+{
+    ir_module *m = ctx->ir;
+    if (m->n_tensors == ctx->tensor_cap) {
+        uint32_t cap = ctx->tensor_cap ? 2 * ctx->tensor_cap : 64;
+        ir_tensor *t = realloc(m->tensors, cap * sizeof *t);
+        if (t)
+            m->tensors = t;
+        uint8_t *w = realloc(ctx->written, cap);
+        if (w)
+            ctx->written = w;
+        if (!t || !w)
+            return NULL;
+        ctx->tensor_cap = cap;
+    }
+    *index = m->n_tensors;
+    ctx->written[m->n_tensors] = 0;
+    ir_tensor *t = &m->tensors[m->n_tensors++];
+    memset(t, 0, sizeof *t);
+    t->name = "";
+    return t;
+}
+
+static const char *type_name(int32_t type)
+{
+    static const char *names[] = {"FLOAT32", "FLOAT16",   "INT32",      "UINT8",   "INT64",
+                                  "STRING",  "BOOL",      "INT16",      "COMPLEX64", "INT8",
+                                  "FLOAT64", "COMPLEX128", "UINT64",    "RESOURCE", "VARIANT",
+                                  "UINT32",  "UINT16",    "INT4"};
+    return type >= 0 && (uint32_t)type < sizeof names / sizeof names[0] ? names[type] : "UNKNOWN";
+}
+
+/* The IR shape of a TFLite tensor: a scalar becomes [1]; ranks above 6 and empty tensors
+ * are refused. */
+static const char *shape_of(const tfl_tensor *t, dv_shape *s)
+{
+    memset(s, 0, sizeof *s);
+    if (t->ndim > DV_MAX_NDIM)
+        return "rank above 6";
+    s->ndim = t->ndim ? t->ndim : 1;
+    s->dim[0] = 1;
+    for (uint32_t i = 0; i < t->ndim; i++) {
+        if (t->dim[i] < 1)
+            return "an empty dimension";
+        s->dim[i] = (uint32_t)t->dim[i];
+    }
+    return dv_shape_check(s);
+}
+
+detvm_status tfl_value(tfl_import *ctx, int32_t tensor, uint32_t *ir_index, detvm_error *err)
+{
+    if (ctx->ir_of[tensor]) {
+        *ir_index = ctx->ir_of[tensor] - 1;
+        return DETVM_OK;
+    }
+    const tfl_tensor *t = &ctx->model->tensors[tensor];
+    uint8_t dtype, precision;
+    switch (t->type) {
+    case TFL_INT8: dtype = DVM_DTYPE_INT8; precision = 8; break;
+    case TFL_UINT8: dtype = DVM_DTYPE_UINT8; precision = 9; break;
+    case TFL_INT16: dtype = DVM_DTYPE_INT16; precision = 16; break;
+    case TFL_INT32: dtype = DVM_DTYPE_INT32; precision = 32; break;
+    default:
+        return dv_fail(err, DETVM_EINVALID,
+                       "tflite: tensor %d (%s): type %s is not supported (detvm runs integer "
+                       "tensors)",
+                       tensor, t->name, type_name(t->type));
+    }
+    dv_shape shape;
+    const char *why = shape_of(t, &shape);
+    if (why)
+        return dv_fail(err, DETVM_EINVALID, "tflite: tensor %d (%s): shape: %s", tensor,
+                       t->name, why);
+    uint32_t index;
+    ir_tensor *ir = new_tensor(ctx, &index);
+    if (!ir)
+        return out_of_memory(ctx);
+    ir->shape = shape;
+    ir->dtype = dtype;
+    ir->precision = precision;
+    ir->name = t->name;
+    if (t->data) {
+        uint64_t n = dv_shape_size(&shape);
+        int32_t *v = own(ctx, malloc(n * sizeof *v));
+        if (!v)
+            return out_of_memory(ctx);
+        for (uint64_t i = 0; i < n; i++) {
+            const uint8_t *p = t->data + i * dvm_dtype_bytes(dtype);
+            v[i] = dtype == DVM_DTYPE_INT8    ? (int8_t)p[0]
+                   : dtype == DVM_DTYPE_UINT8 ? p[0]
+                   : dtype == DVM_DTYPE_INT16 ? (int16_t)dvm_u16(p)
+                                              : dvm_i32(p);
+        }
+        ir->storage = DVM_STORAGE_CONST;
+        ir->data = v;
+    }
+    ctx->ir_of[tensor] = index + 1;
+    *ir_index = index;
+    return DETVM_OK;
+}
+
+int tfl_tensor_ints(const tfl_tensor *t, int32_t *values, uint32_t max, uint32_t *n)
+{
+    uint32_t size = t->type == TFL_INT8 || t->type == TFL_UINT8 ? 1
+                    : t->type == TFL_INT16                     ? 2
+                    : t->type == TFL_INT32                     ? 4
+                    : t->type == TFL_INT64                     ? 8
+                                                               : 0;
+    if (!t->data || size == 0 || t->data_len % size != 0 || t->data_len / size > max)
+        return -1;
+    *n = (uint32_t)(t->data_len / size);
+    for (uint32_t i = 0; i < *n; i++) {
+        const uint8_t *p = t->data + (size_t)i * size;
+        uint64_t v = 0;
+        for (uint32_t b = 0; b < size; b++)
+            v |= (uint64_t)p[b] << (8 * b);
+        /* sign-extend from the element's width, except for uint8 */
+        int64_t s = t->type == TFL_UINT8 || size == 8
+                        ? (int64_t)v
+                        : (int64_t)(v ^ (1ull << (8 * size - 1))) - (int64_t)(1ull << (8 * size - 1));
+        if (s < INT32_MIN || s > INT32_MAX)
+            return -1;
+        values[i] = (int32_t)s;
+    }
+    return 0;
+}
+
+dv_shape tfl_ctx_shape(const tfl_import *ctx, uint32_t ir_index)
+{
+    return ctx->ir->tensors[ir_index].shape;
+}
+
+detvm_status tfl_constant(tfl_import *ctx, const dv_shape *shape, const int32_t *values,
+                          uint32_t *ir_index, detvm_error *err)
+{
+    uint64_t n = dv_shape_size(shape);
+    int32_t *v = own(ctx, malloc(n * sizeof *v));
+    ir_tensor *t = v ? new_tensor(ctx, ir_index) : NULL;
+    if (!t)
+        return out_of_memory(ctx);
+    memcpy(v, values, n * sizeof *v);
+    t->shape = *shape;
+    t->dtype = DVM_DTYPE_INT32;
+    t->precision = 32;
+    t->storage = DVM_STORAGE_CONST;
+    t->data = v;
+    return DETVM_OK;
+}
+
+detvm_status tfl_temporary(tfl_import *ctx, const dv_shape *shape, uint32_t *ir_index,
+                           detvm_error *err)
+{
+    ir_tensor *t = new_tensor(ctx, ir_index);
+    if (!t)
+        return out_of_memory(ctx);
+    t->shape = *shape;
+    t->dtype = DVM_DTYPE_INT32;
+    t->precision = 32;
+    return DETVM_OK;
+}
+
+static void format_shape(const dv_shape *s, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (uint32_t i = 0; i < s->ndim && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, i ? ",%u" : "%u", s->dim[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
+detvm_status tfl_emit(tfl_import *ctx, const tfl_operator *op, uint32_t opcode, uint32_t n_in,
+                      const uint32_t *in, uint32_t n_out, const uint32_t *out,
+                      const int32_t *attrs, uint32_t n_attrs, detvm_error *err)
+{
+    const dv_op_info *info = dv_op_lookup(opcode);
+    if (!info || n_in < info->min_inputs || n_in > info->max_inputs || n_out != info->n_outputs)
+        return tfl_fail(ctx, op, "internal: opcode %u with %u inputs", opcode, n_in);
+    ir_module *m = ctx->ir;
+    dv_shape in_shape[DV_MAX_OP_INPUTS], out_shape[DV_MAX_OP_OUTPUTS];
+    for (uint32_t i = 0; i < n_in; i++) {
+        const ir_tensor *t = &m->tensors[in[i]];
+        if (t->storage == DVM_STORAGE_ARENA && !ctx->written[in[i]] && in[i] != m->input)
+            return tfl_fail(ctx, op, "input %u (%s) is read before any operator writes it", i,
+                            t->name);
+        in_shape[i] = t->shape;
+    }
+    dv_attrs a = {attrs, n_attrs};
+    const char *why = info->infer(&a, n_in, in_shape, n_out, out_shape);
+    if (why)
+        return tfl_fail(ctx, op, "%s", why);
+    for (uint32_t o = 0; o < n_out; o++) {
+        const ir_tensor *t = &m->tensors[out[o]];
+        if (t->storage != DVM_STORAGE_ARENA || ctx->written[out[o]] || out[o] == m->input)
+            return tfl_fail(ctx, op, "output %u (%s) is a constant, the input or written twice",
+                            o, t->name);
+        if (!dv_shape_equal(&t->shape, &out_shape[o])) {
+            char want[64], got[64];
+            format_shape(&t->shape, want, sizeof want);
+            format_shape(&out_shape[o], got, sizeof got);
+            return tfl_fail(ctx, op, "output %u (%s): the file says %s, the op gives %s", o,
+                            t->name, want, got);
+        }
+    }
+    if (m->n_instrs == ctx->instr_cap) {
+        uint32_t cap = ctx->instr_cap ? 2 * ctx->instr_cap : 64;
+        ir_instr *grown = realloc(m->instrs, cap * sizeof *grown);
+        if (!grown)
+            return out_of_memory(ctx);
+        m->instrs = grown;
+        ctx->instr_cap = cap;
+    }
+    int32_t *attr_copy = NULL;
+    if (n_attrs && !(attr_copy = own(ctx, malloc(n_attrs * sizeof *attr_copy))))
+        return out_of_memory(ctx);
+    if (n_attrs)
+        memcpy(attr_copy, attrs, n_attrs * sizeof *attr_copy);
+    ir_instr *ins = &m->instrs[m->n_instrs++];
+    memset(ins, 0, sizeof *ins);
+    ins->opcode = opcode;
+    ins->n_in = n_in;
+    ins->n_out = n_out;
+    memcpy(ins->operands, in, n_in * sizeof *in);
+    memcpy(ins->operands + n_in, out, n_out * sizeof *out);
+    ins->attrs = attr_copy;
+    ins->n_attrs = n_attrs;
+    ins->name = op->n_outputs ? ctx->model->tensors[op->outputs[0]].name : "";
+    for (uint32_t o = 0; o < n_out; o++)
+        ctx->written[out[o]] = 1;
+    return DETVM_OK;
+}
+
+/* ---- the operator table ---------------------------------------------------------------- */
+
+static const struct {
+    int32_t builtin;
+    tfl_import_fn import;
+} importers[] = {
+    {TFL_OP_ADD, tfl_import_add},
+    {TFL_OP_AVERAGE_POOL_2D, tfl_import_average_pool_2d},
+    {TFL_OP_CONCATENATION, tfl_import_concatenation},
+    {TFL_OP_CONV_2D, tfl_import_conv_2d},
+    {TFL_OP_DEPTHWISE_CONV_2D, tfl_import_depthwise_conv_2d},
+    {TFL_OP_FULLY_CONNECTED, tfl_import_fully_connected},
+    {TFL_OP_LOGISTIC, tfl_import_logistic},
+    {TFL_OP_MAX_POOL_2D, tfl_import_max_pool_2d},
+    {TFL_OP_MUL, tfl_import_mul},
+    {TFL_OP_RELU, tfl_import_relu},
+    {TFL_OP_RELU6, tfl_import_relu6},
+    {TFL_OP_RESHAPE, tfl_import_reshape},
+    {TFL_OP_SOFTMAX, tfl_import_softmax},
+    {TFL_OP_TANH, tfl_import_tanh},
+    {TFL_OP_PAD, tfl_import_pad},
+    {TFL_OP_TRANSPOSE, tfl_import_transpose},
+    {TFL_OP_MEAN, tfl_import_mean},
+    {TFL_OP_SUB, tfl_import_sub},
+    {TFL_OP_SQUEEZE, tfl_import_squeeze},
+    {TFL_OP_STRIDED_SLICE, tfl_import_strided_slice},
+    {TFL_OP_PADV2, tfl_import_pad},
+    {TFL_OP_LEAKY_RELU, tfl_import_leaky_relu},
+    {TFL_OP_QUANTIZE, tfl_import_quantize},
+    {TFL_OP_HARD_SWISH, tfl_import_hard_swish},
+};
+
+static tfl_import_fn importer_of(int32_t builtin)
+{
+    for (size_t i = 0; i < sizeof importers / sizeof importers[0]; i++)
+        if (importers[i].builtin == builtin)
+            return importers[i].import;
+    return NULL;
+}
+
+/* ---- the bindings ---------------------------------------------------------------------- */
+
+/* The only operator that reads `tensor`, or -1 when none or several do. */
+static int32_t sole_reader(const tfl_model *model, int32_t tensor)
+{
+    int32_t found = -1;
+    for (uint32_t k = 0; k < model->n_operators; k++) {
+        const tfl_operator *op = &model->operators[k];
+        for (uint32_t i = 0; i < op->n_inputs; i++) {
+            if (op->inputs[i] != tensor)
+                continue;
+            if (found >= 0 && found != (int32_t)k)
+                return -1;
+            found = (int32_t)k;
+        }
+    }
+    return found;
+}
+
+static int32_t writer_of(const tfl_model *model, int32_t tensor)
+{
+    for (uint32_t k = 0; k < model->n_operators; k++)
+        for (uint32_t o = 0; o < model->operators[k].n_outputs; o++)
+            if (model->operators[k].outputs[o] == tensor)
+                return (int32_t)k;
+    return -1;
+}
+
+static int is_integer_io(int32_t type)
+{
+    return type == TFL_INT8 || type == TFL_UINT8 || type == TFL_INT16 || type == TFL_INT32;
+}
+
+/* Resolves the input binding (and outputs': is_output) past a float QUANTIZE or DEQUANTIZE at
+ * the edge; marks the folded operator in `skip`. */
+static detvm_status resolve_binding(const tfl_model *model, int is_output, uint32_t k,
+                                    uint8_t *skip, int32_t *tensor, uint32_t *flags,
+                                    detvm_error *err)
+{
+    const char *what = is_output ? "output" : "input";
+    int32_t t = is_output ? model->outputs[k] : model->inputs[k];
+    *tensor = t;
+    *flags = 0;
+    if (is_integer_io(model->tensors[t].type))
+        return DETVM_OK;
+    if (model->tensors[t].type != TFL_FLOAT32)
+        return dv_fail(err, DETVM_EINVALID, "tflite: %s %u (%s): type %s is not supported",
+                       what, k, model->tensors[t].name, type_name(model->tensors[t].type));
+    int32_t op = is_output ? writer_of(model, t) : sole_reader(model, t);
+    int32_t want = is_output ? TFL_OP_DEQUANTIZE : TFL_OP_QUANTIZE;
+    const tfl_operator *edge = op >= 0 ? &model->operators[op] : NULL;
+    int32_t inner = -1;
+    if (edge && edge->builtin == want && edge->n_inputs == 1 && edge->n_outputs == 1)
+        inner = is_output ? edge->inputs[0] : edge->outputs[0];
+    if (inner < 0 || (is_output && sole_reader(model, t) >= 0) ||
+        (model->tensors[inner].type != TFL_INT8 && model->tensors[inner].type != TFL_UINT8) ||
+        model->tensors[inner].n_quant != 1)
+        return dv_fail(err, DETVM_EINVALID,
+                       "tflite: %s %u (%s) is float32 without a quantized %s at the edge", what,
+                       k, model->tensors[t].name, is_output ? "DEQUANTIZE" : "QUANTIZE");
+    skip[op] = 1;
+    *tensor = inner;
+    *flags = DVM_IO_FLOAT_IN_SOURCE;
+    return DETVM_OK;
+}
+
+static vm_io_quant io_quant_of(const tfl_tensor *t, uint32_t flags)
+{
+    vm_io_quant q = {1.0f, 0, flags};
+    if (t->n_quant == 1 && t->scale[0] > 0 && t->scale[0] < 1e30f &&
+        t->zero_point[0] >= INT32_MIN && t->zero_point[0] <= INT32_MAX) {
+        q.scale = t->scale[0];
+        q.zero_point = (int32_t)t->zero_point[0];
+    }
+    return q;
+}
+
+static detvm_status bind_io(tfl_import *ctx, const int32_t *bound, const uint32_t *flags,
+                            detvm_error *err)
+{
+    const tfl_model *model = ctx->model;
+    ir_module *m = ctx->ir;
+    m->n_outputs = model->n_outputs;
+    for (uint32_t k = 0; k < model->n_outputs; k++) {
+        int32_t t = bound[1 + k];
+        if (!ctx->ir_of[t] || !ctx->written[ctx->ir_of[t] - 1])
+            return dv_fail(err, DETVM_EINVALID,
+                           "tflite: output %u (%s) is not computed by any operator", k,
+                           model->tensors[t].name);
+        m->outputs[k] = ctx->ir_of[t] - 1;
+        m->io_quant[1 + k] = io_quant_of(&model->tensors[t], flags[1 + k]);
+    }
+    m->input_bytes = dvm_dtype_bytes(m->tensors[m->input].dtype);
+    m->output_bytes = dvm_dtype_bytes(m->tensors[m->outputs[0]].dtype);
+    m->io_quant[0] = io_quant_of(&model->tensors[bound[0]], flags[0]);
+    m->has_io_quant = 1;
+    return DETVM_OK;
+}
+
+/* ---- the compile ----------------------------------------------------------------------- */
+
+static detvm_status import_graph(tfl_import *ctx, detvm_error *err)
+{
+    const tfl_model *model = ctx->model;
+    if (model->n_inputs != 1)
+        return dv_fail(err, DETVM_EINVALID,
+                       "tflite: subgraph 0 has %u inputs; detvm runs models with one input",
+                       model->n_inputs);
+    if (model->n_outputs < 1 || model->n_outputs > VM_MAX_OUTPUTS)
+        return dv_fail(err, DETVM_EINVALID, "tflite: subgraph 0 has %u outputs (1 to %u)",
+                       model->n_outputs, VM_MAX_OUTPUTS);
+    int32_t bound[1 + VM_MAX_OUTPUTS];
+    uint32_t flags[1 + VM_MAX_OUTPUTS];
+    uint8_t *skip = calloc(model->n_operators + 1, 1);
+    ctx->ir_of = calloc(model->n_tensors + 1, sizeof *ctx->ir_of);
+    if (!skip || !ctx->ir_of) {
+        free(skip);
+        return out_of_memory(ctx);
+    }
+    detvm_status st = DETVM_OK;
+    for (uint32_t k = 0; !st && k <= model->n_outputs; k++)
+        st = resolve_binding(model, k > 0, k ? k - 1 : 0, skip, &bound[k], &flags[k], err);
+    if (!st && writer_of(model, bound[0]) >= 0)
+        st = dv_fail(err, DETVM_EINVALID, "tflite: the input (%s) is written by an operator",
+                     model->tensors[bound[0]].name);
+    if (!st && model->tensors[bound[0]].data)
+        st = dv_fail(err, DETVM_EINVALID, "tflite: the input (%s) is a constant",
+                     model->tensors[bound[0]].name);
+    if (!st)
+        st = tfl_value(ctx, bound[0], &ctx->ir->input, err);
+    for (uint32_t k = 0; !st && k < model->n_operators; k++) {
+        const tfl_operator *op = &model->operators[k];
+        if (skip[k])
+            continue;
+        tfl_import_fn import = importer_of(op->builtin);
+        if (op->builtin == TFL_OP_CUSTOM)
+            st = tfl_fail(ctx, op, "custom operator '%s' is not supported",
+                          op->custom_code ? op->custom_code : "");
+        else if (!import)
+            st = tfl_fail(ctx, op, "operator not supported");
+        else
+            st = import(ctx, op, err);
+    }
+    if (!st && ctx->ir->n_instrs == 0)
+        st = dv_fail(err, DETVM_EINVALID, "tflite: the model has no operators to run");
+    if (!st)
+        st = bind_io(ctx, bound, flags, err);
+    free(skip);
+    return st;
+}
+
+detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
+                                  const detvm_tflite_options *options, uint8_t **module,
+                                  size_t *module_len, detvm_error *err)
+{
+    *module = NULL;
+    *module_len = 0;
+    if (!tflite)
+        return dv_fail(err, DETVM_EINVALID, "tflite: no bytes given");
+    int32_t rounding = options ? (int32_t)options->rounding : DV_ROUND_DOUBLE;
+    if (rounding != DV_ROUND_DOUBLE && rounding != DV_ROUND_SINGLE)
+        return dv_fail(err, DETVM_EINVALID, "tflite: rounding %d unknown", rounding);
+    tfl_model model;
+    memset(&model, 0, sizeof model);
+    ir_module m;
+    memset(&m, 0, sizeof m);
+    tfl_import ctx = {.model = &model, .ir = &m, .rounding = rounding, .err = err};
+    detvm_status st = tfl_model_parse(tflite, tflite_len, &model, err);
+    if (!st)
+        st = import_graph(&ctx, err);
+    if (!st) {
+        m.source_format = DVM_SOURCE_TFLITE;
+        m.source_version = "tflite_v3";
+        m.postprocess = "separate";
+        m.rounding = rounding;
+        crypto_generichash(m.source_hash, sizeof m.source_hash, tflite, tflite_len, NULL, 0);
+        st = ir_plan_memory(&m, err);
+    }
+    if (!st)
+        st = ir_emit(&m, module, module_len, err);
+    for (uint32_t i = 0; i < ctx.n_owned; i++)
+        free(ctx.owned[i]);
+    free(ctx.owned);
+    free(ctx.ir_of);
+    free(ctx.written);
+    free(m.tensors);
+    free(m.instrs);
+    tfl_model_free(&model);
+    return st;
+}
