@@ -6,94 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "detvm.h"
 #include "io.h"
-
-enum { EXIT_INVALID = 1, EXIT_RUNTIME = 2 };
-
-static int fail(const detvm_error *err)
-{
-    fprintf(stderr, "detvm: %s\n", err->message);
-    return err->status == DETVM_EINVALID ? EXIT_INVALID : EXIT_RUNTIME;
-}
-
-static int usage_error(const char *cmd, const char *what)
-{
-    fprintf(stderr, "detvm %s: %s (see detvm %s --help)\n", cmd, what, cmd);
-    return EXIT_INVALID;
-}
-
-static int wants_help(int argc, char **argv)
-{
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    return 0;
-}
-
-/* The options every model command shares: MODEL [PARAMS] and flags. */
-typedef struct {
-    const char *model, *params, *input, *outputs[64];
-    int n_outputs, json, float_io;
-    detvm_tflite_options tflite;
-} args;
-
-static int parse_args(const char *cmd, int argc, char **argv, args *a)
-{
-    memset(a, 0, sizeof *a);
-    int positional = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *s = argv[i];
-        if ((strcmp(s, "-i") == 0 || strcmp(s, "-o") == 0) && i + 1 < argc) {
-            if (s[1] == 'i')
-                a->input = argv[++i];
-            else if (a->n_outputs < 64)
-                a->outputs[a->n_outputs++] = argv[++i];
-            else
-                return usage_error(cmd, "too many -o");
-        } else if (strcmp(s, "-i") == 0 || strcmp(s, "-o") == 0) {
-            fprintf(stderr, "detvm %s: option %s needs a value (see detvm %s --help)\n", cmd, s,
-                    cmd);
-            return EXIT_INVALID;
-        } else if (strcmp(s, "--json") == 0) {
-            a->json = 1;
-        } else if (strcmp(s, "--float-io") == 0) {
-            a->float_io = 1;
-        } else if (strcmp(s, "--rounding") == 0 && i + 1 < argc &&
-                   (strcmp(argv[i + 1], "double") == 0 || strcmp(argv[i + 1], "single") == 0)) {
-            a->tflite.rounding =
-                strcmp(argv[++i], "single") == 0 ? DETVM_ROUNDING_SINGLE : DETVM_ROUNDING_DOUBLE;
-        } else if (strcmp(s, "--rounding") == 0) {
-            return usage_error(cmd, "--rounding takes double or single");
-        } else if (s[0] == '-' && s[1]) {
-            fprintf(stderr, "detvm %s: unknown option %s (see detvm %s --help)\n", cmd, s, cmd);
-            return EXIT_INVALID;
-        } else if (positional == 0) {
-            a->model = s, positional++;
-        } else if (positional == 1) {
-            a->params = s, positional++;
-        } else {
-            return usage_error(cmd, "too many arguments");
-        }
-    }
-    if (!a->model)
-        return usage_error(cmd, "MODEL missing");
-    return 0;
-}
-
-/* Loads MODEL [PARAMS] into a module; on failure prints and returns the exit status. */
-static int open_model(const args *a, uint8_t **bytes, detvm_module **m)
-{
-    detvm_error err = {0};
-    size_t len = 0;
-    if (detvm_load_model_files(a->model, a->params, &a->tflite, bytes, &len, &err) ||
-        detvm_module_load(*bytes, len, m, &err)) {
-        free(*bytes);
-        *bytes = NULL;
-        return fail(&err);
-    }
-    return 0;
-}
 
 static const char run_help[] =
     "usage: detvm run MODEL [PARAMS] -i INPUT -o OUTPUT [-o OUTPUT ...] [--float-io]\n"
@@ -485,6 +400,13 @@ static const struct {
     {"compile", cmd_compile, compile_help},
     {"info", cmd_info, info_help},
     {"explain", cmd_explain, explain_help},
+    {"keygen", cmd_keygen, keygen_help},
+    {"receipt", cmd_receipt, receipt_help},
+    {"trace", cmd_trace, trace_help},
+    {"bisect", cmd_bisect, bisect_help},
+    {"prove-step", cmd_prove_step, prove_step_help},
+    {"check-step", cmd_check_step, check_step_help},
+    {"verify", cmd_verify, verify_help},
 };
 
 static void print_usage(FILE *f)

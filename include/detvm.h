@@ -223,6 +223,59 @@ void detvm_session_set_hook(detvm_session *session, detvm_step_hook hook, void *
 detvm_status detvm_run_until(detvm_session *session, const void *input, size_t input_len,
                              uint32_t last_step, detvm_step *step, detvm_error *err);
 
+/* ---- Traces (vm/trace.c) ------------------------------------------------------------------
+ *
+ * With tracing on, every instruction's outputs are hashed as the run goes, in the runtime core,
+ * so a run on any device gives the same trace. Two modes: fast (XXH3-128, 16-byte digests)
+ * and secure (BLAKE2b-256, 32-byte digests), each with a one-byte domain prefix:
+ *
+ *   output hash  H(0x02 || for each output: u32 ndim, u32 dim[ndim], int32 elements), all
+ *                little-endian
+ *   leaf k       H(0x00 || u32 k || u32 opcode || output hash k)
+ *   node         H(0x01 || left || right)
+ *   root         the Merkle tree of RFC 6962 over leaves 0..n-1: one leaf is its own root;
+ *                otherwise NODE(root of the first 2^m leaves, root of the rest), 2^m being the
+ *                largest power of two below n. */
+typedef enum {
+    DETVM_TRACE_OFF = 0,
+    DETVM_TRACE_FAST = 1,
+    DETVM_TRACE_SECURE = 2
+} detvm_trace_mode;
+
+#define DETVM_DIGEST_MAX 32
+
+/* 16 for fast, 32 for secure, 0 otherwise. */
+uint32_t detvm_trace_digest_len(detvm_trace_mode mode);
+
+/* Hashes every later run of this session (allocating the digest arrays now; a run itself
+ * still allocates nothing). DETVM_TRACE_OFF turns it off. */
+detvm_status detvm_session_set_trace(detvm_session *session, detvm_trace_mode mode,
+                                     detvm_error *err);
+
+typedef struct {
+    detvm_trace_mode mode;
+    uint32_t digest_len;
+    uint32_t n_steps;
+    const uint8_t *output_hashes;  /* n_steps * digest_len */
+    const uint8_t *leaves;         /* n_steps * digest_len */
+    uint8_t root[DETVM_DIGEST_MAX];
+} detvm_trace;
+
+/* The trace of the session's last complete run (valid until the next run). */
+detvm_status detvm_session_trace(const detvm_session *session, detvm_trace *trace,
+                                 detvm_error *err);
+
+/* The pieces, for checkers that rebuild a trace: an output hash from tensor views, a leaf, a
+ * node, and the root of n leaves (n >= 1) laid out one after another. */
+void detvm_trace_output_hash(detvm_trace_mode mode, uint32_t n_outputs,
+                             const detvm_tensor_view *outputs, uint8_t *digest);
+void detvm_trace_leaf(detvm_trace_mode mode, uint32_t step, uint32_t opcode,
+                      const uint8_t *output_hash, uint8_t *digest);
+void detvm_trace_node(detvm_trace_mode mode, const uint8_t *left, const uint8_t *right,
+                      uint8_t *digest);
+void detvm_trace_root(detvm_trace_mode mode, const uint8_t *leaves, uint32_t n,
+                      uint8_t *digest);
+
 #ifdef __cplusplus
 }
 #endif

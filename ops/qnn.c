@@ -79,10 +79,13 @@ static const char *check_rounding(int32_t rounding)
     return NULL;
 }
 
-/* Checks every input shape, so that a hostile module's zero dimension cannot reach a
- * division below. */
-static const char *check_inputs(uint32_t n_in, const dv_shape *in, uint32_t n_out)
+/* Checks the arity and every input shape, so that a hostile module's zero dimension cannot
+ * reach a division below. */
+static const char *check_inputs(uint32_t n_in, uint32_t want_in, const dv_shape *in,
+                                uint32_t n_out)
 {
+    if (n_in != want_in)
+        return "inputs: wrong number of inputs";
     if (n_out != 1)
         return "outputs: the op has exactly one output";
     for (uint32_t i = 0; i < n_in; i++) {
@@ -210,7 +213,7 @@ static const char *qconv2d_infer(const dv_attrs *attrs, uint32_t n_in, const dv_
 {
     if (attrs->n != QCONV_N_ATTRS)
         return "attrs: qconv2d takes 13 values";
-    const char *why = check_inputs(n_in, in, n_out);
+    const char *why = check_inputs(n_in, 5, in, n_out);
     if (why)
         return why;
     const dv_shape *data = &in[0], *filter = &in[1];
@@ -304,7 +307,7 @@ static const char *qdepthwise_conv2d_infer(const dv_attrs *attrs, uint32_t n_in,
 {
     if (attrs->n != QDW_N_ATTRS)
         return "attrs: qdepthwise_conv2d takes 14 values";
-    const char *why = check_inputs(n_in, in, n_out);
+    const char *why = check_inputs(n_in, 5, in, n_out);
     if (why)
         return why;
     const dv_shape *data = &in[0], *filter = &in[1];
@@ -409,7 +412,7 @@ static const char *qfully_connected_infer(const dv_attrs *attrs, uint32_t n_in,
     if (attrs->n != QFC_N_ATTRS)
         return "attrs: qfully_connected takes 6 values";
     const int32_t *a = attrs->v;
-    const char *why = check_inputs(n_in, in, n_out);
+    const char *why = check_inputs(n_in, 5, in, n_out);
     if (!why)
         why = check_rounding(a[QFC_ROUNDING]);
     if (!why)
@@ -495,7 +498,7 @@ static const char *qpool_infer(const dv_attrs *attrs, uint32_t n_in, const dv_sh
     if (attrs->n != QP_N_ATTRS)
         return "attrs: quantized pooling takes 10 values";
     const int32_t *a = attrs->v;
-    const char *why = check_inputs(n_in, in, n_out);
+    const char *why = check_inputs(n_in, 1, in, n_out);
     if (!why)
         why = check_act_range(a[QP_ACT_MIN], a[QP_ACT_MAX]);
     if (why)
@@ -615,7 +618,7 @@ static const char *qmean_infer(const dv_attrs *attrs, uint32_t n_in, const dv_sh
     if (attrs->n != QM_N_ATTRS)
         return "attrs: qmean takes 7 values";
     const int32_t *a = attrs->v;
-    const char *why = check_inputs(n_in, in, n_out);
+    const char *why = check_inputs(n_in, 1, in, n_out);
     if (!why)
         why = check_rounding(a[QM_ROUNDING]);
     if (why)

@@ -17,8 +17,9 @@
  *       int32.
  *
  * SaturatingRoundingDoublingHighMul(a, b) is the high 32 bits of 2ab rounded to nearest with
- * ties away from zero ((ab + 2^30) / 2^31 for ab >= 0, (ab + 1 - 2^30) / 2^31 otherwise, C
- * division truncating toward zero); INT32_MIN * INT32_MIN saturates to INT32_MAX.
+ * ties toward +infinity ((ab + 2^30) / 2^31 for ab >= 0, (ab + 1 - 2^30) / 2^31 otherwise, C
+ * division truncating toward zero: both are floor((ab + 2^30) / 2^31), so -0.5 gives 0 and
+ * 0.5 gives 1); INT32_MIN * INT32_MIN saturates to INT32_MAX.
  * RoundingDivideByPOT(x, e) is x / 2^e rounded to nearest with ties away from zero.
  *
  * Shifts outside [-31, 30] are clamped into it: the compiler never emits them, and a hostile

@@ -268,11 +268,66 @@ static void check_float_helpers(void)
     free(bytes);
 }
 
+/* Hostile files through the whole pipeline: every truncation and a few thousand seeded
+ * byte mutations of the fixture model are compiled; whatever compiles must load, and must run
+ * (or fail cleanly). Nothing may crash or read out of bounds (the sanitizer build checks). */
+static void check_hostile_compiles(void)
+{
+    size_t n = 0;
+    uint8_t *model = read_file(FIXTURE "/model.tflite", &n);
+    CHECK(model != NULL);
+    if (!model)
+        return;
+    uint8_t *copy = malloc(n);
+    uint32_t seed = 20261121, compiled = 0, refused = 0;
+    for (uint32_t trial = 0; trial < n + 3000; trial++) {
+        memcpy(copy, model, n);
+        size_t len = n;
+        if (trial < n) {
+            len = trial;
+        } else {
+            for (int flips = 1 + (int)(seed % 4); flips > 0; flips--) {
+                seed = seed * 1103515245u + 12345u;
+                copy[(seed >> 8) % n] ^= (uint8_t)(1u << (seed % 8));
+            }
+        }
+        uint8_t *bytes = NULL, *output = NULL;
+        size_t module_len = 0;
+        detvm_error err = {0};
+        detvm_module *m = NULL;
+        detvm_session *s = NULL;
+        if (detvm_compile_tflite(copy, len, NULL, &bytes, &module_len, &err) != DETVM_OK) {
+            refused += err.status == DETVM_EINVALID && strncmp(err.message, "tflite: ", 8) == 0;
+            continue;
+        }
+        compiled++;
+        detvm_status st = detvm_module_load(bytes, module_len, &m, &err);
+        CHECK(st == DETVM_OK, "trial %u: a compiled module does not load: %s", trial, err.message);
+        if (!st && !detvm_session_new(m, &s, &err)) {
+            detvm_module_info info;
+            detvm_module_get_info(m, &info);
+            uint8_t *input = calloc(info.input_len + 1, 1);
+            output = malloc(info.output_len + 1);
+            detvm_run(s, input, info.input_len, output, info.output_len, &err);
+            free(input);
+        }
+        detvm_session_free(s);
+        detvm_module_free(m);
+        free(output);
+        free(bytes);
+    }
+    CHECK(compiled + refused == n + 3000, "%u of %zu trials failed without a tflite: message",
+          (uint32_t)(n + 3000) - compiled - refused, n + 3000);
+    free(copy);
+    free(model);
+}
+
 int main(void)
 {
     check_model(FIXTURE);
     check_single_rounding();
     check_float_helpers();
+    check_hostile_compiles();
     const char *shared = shared_dir();
     char base[1024];
     if (shared)

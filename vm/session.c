@@ -83,6 +83,7 @@ void detvm_session_free(detvm_session *s)
     free(s->tensors);
     free(s->steps);
     free(s->step_io);
+    free(s->trace_digests);
     free(s);
 }
 
@@ -120,10 +121,12 @@ static void describe_step(const detvm_session *s, uint32_t k, detvm_step *out)
 static int after_step(void *user, uint32_t k)
 {
     detvm_session *s = user;
-    if (s->hook) {
+    if (s->hook || s->trace_mode != DETVM_TRACE_OFF) {
         detvm_step step;
         describe_step(s, k, &step);
-        if (s->hook(s->hook_user, &step)) {
+        if (s->trace_mode != DETVM_TRACE_OFF)
+            vm_trace_step(s, k, &step);
+        if (s->hook && s->hook(s->hook_user, &step)) {
             s->stopped = 1;
             s->stopped_at = k;
             return 1;
@@ -177,6 +180,7 @@ static detvm_status run_steps(detvm_session *s, const void *input, size_t input_
         return st;
     s->last_step = last_step;
     s->stopped = 0;
+    s->trace_complete = 0;
     s->segment.after_step = after_step;
     s->segment.hook_user = s;
     void *tag = NULL;
@@ -186,6 +190,7 @@ static detvm_status run_steps(detvm_session *s, const void *input, size_t input_
     if (s->stopped)
         return dv_fail(err, DETVM_ERUNTIME, "run: stopped by the step hook after instruction %u",
                        s->stopped_at);
+    s->trace_complete = last_step == s->module->n_instrs - 1;
     return DETVM_OK;
 }
 

@@ -20,7 +20,13 @@ struct detvm_session {
     uint32_t last_step;         /* stop after this instruction */
     uint32_t stopped_at;        /* instruction after which the hook stopped the run */
     int stopped;
+    detvm_trace_mode trace_mode;
+    uint8_t *trace_digests;     /* output hashes, then leaves: n_instrs digests each */
+    int trace_complete;         /* the last run traced every instruction */
 };
+
+/* Hashes instruction k's outputs into the session's trace (vm/trace.c). */
+void vm_trace_step(detvm_session *s, uint32_t k, const detvm_step *step);
 
 /* The CVM runtime's output layouts (vm/output.c). */
 uint64_t vm_output_length(const detvm_module *m);
