@@ -276,6 +276,157 @@ void detvm_trace_node(detvm_trace_mode mode, const uint8_t *left, const uint8_t 
 void detvm_trace_root(detvm_trace_mode mode, const uint8_t *leaves, uint32_t n,
                       uint8_t *digest);
 
+/* ---- Trace files and bisection (verify/) ---------------------------------------------------
+ *
+ * A trace file holds a traced run's every step: its opcode, op and layer names, shapes and
+ * output hash, with the module id, the mode and the root; a checksum covers the whole file,
+ * and the leaves must rebuild the root (see docs/verification.md). */
+typedef struct detvm_trace_file detvm_trace_file;
+
+/* The trace file bytes (malloc'd) of the session's last traced run of module m. */
+detvm_status detvm_trace_file_write(const detvm_module *m, const detvm_session *session,
+                                    uint8_t **bytes, size_t *len, detvm_error *err);
+/* Parses and checks a trace file (the bytes must outlive it). */
+detvm_status detvm_trace_file_read(const uint8_t *bytes, size_t len, detvm_trace_file **trace,
+                                   detvm_error *err);
+void detvm_trace_file_free(detvm_trace_file *trace);
+
+typedef struct {
+    uint32_t index, opcode;
+    const char *op, *name, *shapes;  /* "(1,3,4,4) (8,3,3,3) -> (1,8,2,2)" */
+    const uint8_t *output_hash, *leaf;
+} detvm_trace_step_desc;
+
+typedef struct {
+    detvm_trace_mode mode;
+    uint32_t digest_len, n_steps;
+    uint8_t module_id[32];
+    uint8_t root[DETVM_DIGEST_MAX];
+} detvm_trace_summary;
+
+void detvm_trace_file_summary(const detvm_trace_file *trace, detvm_trace_summary *summary);
+detvm_status detvm_trace_file_step(const detvm_trace_file *trace, uint32_t k,
+                                   detvm_trace_step_desc *step, detvm_error *err);
+/* The root of the Merkle subtree over leaves [lo, hi), as the tree of detvm_trace_root splits
+ * it (lo < hi <= n_steps). */
+detvm_status detvm_trace_file_node(const detvm_trace_file *trace, uint32_t lo, uint32_t hi,
+                                   uint8_t *digest, detvm_error *err);
+
+/* The bisection protocol, seen from the challenger, who holds its own trace and asks the other
+ * party, through `ask`, for one line at a time (the messages are in docs/verification.md):
+ * "HELLO" first, then "NODE lo hi" down the tree, then "LEAF k". `ask` writes the answer line
+ * (no newline) and returns 0, or nonzero when the peer is gone. */
+typedef int (*detvm_bisect_ask)(void *user, const char *question, char *answer, size_t cap);
+
+typedef struct {
+    int identical;             /* same module, same root */
+    uint32_t first_divergence; /* the first step whose leaf differs, when not identical */
+    uint32_t messages;         /* lines exchanged, questions and answers */
+    uint8_t their_output_hash[DETVM_DIGEST_MAX];
+} detvm_bisect_result;
+
+detvm_status detvm_bisect(const detvm_trace_file *mine, detvm_bisect_ask ask, void *user,
+                          detvm_bisect_result *result, detvm_error *err);
+/* The other party's side: the answer to one question about its trace (fails on a malformed
+ * question). */
+detvm_status detvm_bisect_answer(const detvm_trace_file *trace, const char *question,
+                                 char *answer, size_t cap, detvm_error *err);
+
+/* ---- One-step proofs (verify/) -----------------------------------------------------------
+ *
+ * A proof that instruction K of a traced run produced its output: the instruction's input
+ * tensors that earlier steps computed (or the model input), each with the Merkle proof of the
+ * producing step's leaf, and step K's own leaf with its proof, all against the trace root. */
+detvm_status detvm_prove_step(const detvm_module *m, detvm_session *session, const void *input,
+                              size_t input_len, uint32_t step, detvm_trace_mode mode,
+                              uint8_t **proof, size_t *proof_len, detvm_error *err);
+
+typedef struct {
+    uint32_t step;
+    int output_correct;        /* re-executing the step gives the claimed output hash */
+    uint8_t root[DETVM_DIGEST_MAX];
+    detvm_trace_mode mode;
+} detvm_step_check;
+
+/* Checks a proof against module m: the proofs of every input and of the claimed output against
+ * the root, then re-executes only that instruction. DETVM_OK with output_correct 0 means the
+ * proof is consistent but the claimed output is wrong. */
+detvm_status detvm_check_step(const detvm_module *m, const uint8_t *proof, size_t proof_len,
+                              detvm_step_check *check, detvm_error *err);
+
+/* ---- Receipts (verify/) ------------------------------------------------------------------
+ *
+ * A receipt states that a module (its id), given input bytes (their hash), wrote output bytes
+ * (their hash) through a trace (its mode, root and number of steps), with this engine version,
+ * devices and kernel variants, for this gas; and it is signed with Ed25519 (libsodium). It is a
+ * canonical binary record, every field in a fixed order, little-endian, without padding
+ * (docs/verification.md gives the byte layout), so the same run signed with the same key gives
+ * the same bytes. Keys are libsodium's: a 32-byte public key and a 64-byte secret key (the
+ * 32-byte seed, then the public key). */
+#define DETVM_PUBLIC_KEY_BYTES 32
+#define DETVM_SECRET_KEY_BYTES 64
+#define DETVM_SIGNATURE_BYTES 64
+#define DETVM_RECEIPT_NAME_MAX 63  /* bytes of the engine version, a device or a variant */
+#define DETVM_RECEIPT_LIST_MAX 8   /* devices, kernel variants */
+
+typedef struct {
+    uint32_t format_version;
+    uint8_t module_id[32];         /* detvm_module_id */
+    uint8_t input_hash[32];        /* BLAKE2b-256 of the bytes detvm_run took */
+    uint8_t output_hash[32];       /* BLAKE2b-256 of the bytes detvm_run wrote */
+    detvm_trace_mode mode;         /* fast or secure */
+    uint32_t n_steps;
+    uint8_t trace_root[DETVM_DIGEST_MAX];  /* detvm_trace_digest_len(mode) bytes of it */
+    uint64_t gas;                  /* detvm_module_info.gas */
+    char engine_version[DETVM_RECEIPT_NAME_MAX + 1];  /* DETVM_VERSION of the signer's build */
+    uint32_t n_devices, n_kernel_variants;            /* 1..DETVM_RECEIPT_LIST_MAX each */
+    char devices[DETVM_RECEIPT_LIST_MAX][DETVM_RECEIPT_NAME_MAX + 1];          /* "cpu", ... */
+    char kernel_variants[DETVM_RECEIPT_LIST_MAX][DETVM_RECEIPT_NAME_MAX + 1];  /* "reference" */
+    uint8_t signer[DETVM_PUBLIC_KEY_BYTES];
+    uint8_t signature[DETVM_SIGNATURE_BYTES];
+} detvm_receipt;
+
+/* A new key pair, from the system's random source. */
+detvm_status detvm_keygen(uint8_t public_key[DETVM_PUBLIC_KEY_BYTES],
+                          uint8_t secret_key[DETVM_SECRET_KEY_BYTES], detvm_error *err);
+
+/* Describes the session's last run, which must have been traced from start to end
+ * (detvm_session_set_trace): every field but signer and signature, which are left zero.
+ * `input` and `output` are the bytes detvm_run took and wrote. */
+detvm_status detvm_receipt_describe(const detvm_session *session, const void *input,
+                                    size_t input_len, const void *output, size_t output_len,
+                                    detvm_receipt *receipt, detvm_error *err);
+
+/* Describes the session's last traced run and signs it: the receipt bytes are malloc'd, and the
+ * caller frees them. A secret key whose public half does not come from its seed is refused. */
+detvm_status detvm_receipt_make(const detvm_session *session, const void *input,
+                                size_t input_len, const void *output, size_t output_len,
+                                const uint8_t secret_key[DETVM_SECRET_KEY_BYTES],
+                                uint8_t **receipt, size_t *receipt_len, detvm_error *err);
+
+/* Parses receipt bytes strictly (exact length, known version and mode, bounded names, no
+ * trailing bytes), checks the signature against the signer key the receipt holds, and, when
+ * `public_key` is not NULL, that this is the signer. A valid signature only shows that the
+ * key in the receipt signed it: pass the key you trust. On success *receipt holds the fields. */
+detvm_status detvm_receipt_verify(const uint8_t *bytes, size_t len, const uint8_t *public_key,
+                                  detvm_receipt *receipt, detvm_error *err);
+
+/* Key files are one line of text: "detvm-ed25519-public-key " or "detvm-ed25519-secret-key ",
+ * then the key in lowercase hex (64 or 128 digits), then a newline. The text functions write
+ * that line, NUL-terminated; the read functions refuse anything else (a missing final newline
+ * aside) with a one-line message naming the file. */
+#define DETVM_KEY_TEXT_MAX 160
+void detvm_public_key_text(const uint8_t public_key[DETVM_PUBLIC_KEY_BYTES],
+                           char text[DETVM_KEY_TEXT_MAX]);
+void detvm_secret_key_text(const uint8_t secret_key[DETVM_SECRET_KEY_BYTES],
+                           char text[DETVM_KEY_TEXT_MAX]);
+detvm_status detvm_public_key_read(const char *path,
+                                   uint8_t public_key[DETVM_PUBLIC_KEY_BYTES],
+                                   detvm_error *err);
+detvm_status detvm_secret_key_read(const char *path,
+                                   uint8_t secret_key[DETVM_SECRET_KEY_BYTES],
+                                   detvm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -166,7 +166,8 @@ detvm_status tfl_fail(const tfl_import *ctx, const tfl_operator *op, const char 
 int tfl_quantize_multiplier(double real, int32_t rounding, int32_t *multiplier, int32_t *shift);
 /* CalculateActivationRangeQuantized for an output of the given type (int8, uint8, int16):
  * the fused activation's bounds, q = zero_point + (int)roundf(x / scale) in float, clamped to
- * the type's range. Fails on TANH and SIGN_BIT, which TFLite rejects too. */
+ * the type's range. Any other activation (TANH, SIGN_BIT) gets the type's whole range, as in
+ * TFLite. Fails on an unknown type or a bound beyond int32. */
 int tfl_activation_range(int32_t activation, float scale, int32_t zero_point, int32_t type,
                          int32_t *act_min, int32_t *act_max);
 /* The type's integer range: int8 [-128, 127], uint8 [0, 255], int16 [-32768, 32767],

@@ -97,8 +97,8 @@ static detvm_status activation_range(tfl_import *ctx, const tfl_operator *op, fl
                                      int32_t zero_point, int32_t *lo, int32_t *hi)
 {
     if (tfl_activation_range(op->options.activation, scale, zero_point, TFL_INT8, lo, hi) != 0)
-        return tfl_fail(ctx, op, "fused activation %d is not supported here",
-                        op->options.activation);
+        return tfl_fail(ctx, op, "fused activation %d: its bounds do not fit int32 at "
+                        "output scale %g", op->options.activation, (double)scale);
     return DETVM_OK;
 }
 

@@ -87,7 +87,7 @@ int tfl_activation_range(int32_t activation, float scale, int32_t zero_point, in
         *act_max = hi < qmax ? hi : qmax;
         return 0;
     }
-    default:
-        return -1;
+    default: /* TANH, SIGN_BIT and unknown values: TFLite leaves the output unclamped */
+        return 0;
     }
 }

@@ -272,7 +272,8 @@ static void qconv2d_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *i
                             const int32_t *xp =
                                 x + ((n * (size_t)in_h + (size_t)iy) * (size_t)in_w +
                                      (size_t)ix) * channels + first_channel;
-                            const int32_t *fp = filter + ((o * kernel_h + ky) * kernel_w + kx) * depth;
+                            const int32_t *fp =
+                                filter + ((o * kernel_h + ky) * kernel_w + kx) * depth;
                             for (size_t c = 0; c < depth; c++)
                                 acc += (uint32_t)fp[c] * ((uint32_t)xp[c] + input_offset);
                         }
@@ -519,8 +520,9 @@ static const char *qpool_infer(const dv_attrs *attrs, uint32_t n_in, const dv_sh
     return dv_shape_check(&out[0]);
 }
 
-/* Runs `finish` (average or max) over each window. The channels of one output pixel are
- * accumulated in place, one input pixel at a time, along contiguous memory. */
+/* Average (is_max 0) or max (is_max 1) over each window. The channels of one output pixel
+ * are accumulated in place, one input pixel at a time, along contiguous memory; the average's
+ * sums wrap in uint32 and are read back as int32 before the rounded division. */
 static void qpool_run(const dv_attrs *attrs, const dv_tensor *x, dv_tensor *y, int is_max)
 {
     const int32_t *a = attrs->v;

@@ -221,9 +221,11 @@ static void test_activation_range(void)
      * quotient is exactly 2.5, which rounds to 3: the bounds are computed in float, as in
      * TFLite, not in exact arithmetic */
     check_range(TFL_ACT_RELU_N1_TO_1, 0.4f, 0, TFL_INT8, 0, -3, 3, "n1_to_1 float tie");
-    /* refused: TANH and SIGN_BIT, an unknown type, a bound that does not fit int32 */
-    check_range(TFL_ACT_TANH, 0.5f, 0, TFL_INT8, -1, 0, 0, "tanh");
-    check_range(TFL_ACT_SIGN_BIT, 0.5f, 0, TFL_INT8, -1, 0, 0, "sign bit");
+    /* TANH, SIGN_BIT (and unknown values) clamp nothing, as TFLite's else branch */
+    check_range(TFL_ACT_TANH, 0.5f, 0, TFL_INT8, 0, -128, 127, "tanh");
+    check_range(TFL_ACT_SIGN_BIT, 0.5f, 0, TFL_UINT8, 0, 0, 255, "sign bit");
+    check_range(77, 0.5f, 0, TFL_INT16, 0, -32768, 32767, "unknown activation");
+    /* refused: an unknown type, a bound that does not fit int32 */
     check_range(TFL_ACT_RELU, 0.5f, 0, TFL_FLOAT32, -1, 0, 0, "float32");
     check_range(TFL_ACT_RELU6, 1e-30f, 0, TFL_INT8, -1, 0, 0, "6 / 1e-30 overflows");
 

@@ -138,10 +138,9 @@ static int after_step(void *user, uint32_t k)
 /* Copies the input bytes into the input tensor. A TFLite input (dtype int8, uint8 or int16)
  * is taken as elements of that type. A CVM input is taken as the CVM runtime does: int8 or
  * little-endian int32 elements, clamped to +-(2^(p-1) - 1) for the input's precision p. */
-static detvm_status load_input(detvm_session *s, const void *input, size_t len,
-                               detvm_error *err)
+detvm_status vm_load_input(const detvm_module *m, const void *input, size_t len, int32_t *dst,
+                           detvm_error *err)
 {
-    const detvm_module *m = s->module;
     const vm_tensor *t = &m->tensors[m->input];
     uint64_t n = dv_shape_size(&t->shape);
     if (!input || len != n * m->input_bytes)
@@ -149,7 +148,6 @@ static detvm_status load_input(detvm_session *s, const void *input, size_t len,
                        (unsigned long long)(n * m->input_bytes));
     const int64_t range = ((int64_t)1 << (t->precision - 1)) - 1;
     const uint8_t *in = input;
-    int32_t *dst = s->tensors[m->input].data;
     switch (t->dtype) {
     case DVM_DTYPE_INT8:
         for (uint64_t i = 0; i < n; i++)
@@ -175,7 +173,8 @@ static detvm_status load_input(detvm_session *s, const void *input, size_t len,
 static detvm_status run_steps(detvm_session *s, const void *input, size_t input_len,
                               uint32_t last_step, detvm_error *err)
 {
-    detvm_status st = load_input(s, input, input_len, err);
+    detvm_status st = vm_load_input(s->module, input, input_len,
+                                    s->tensors[s->module->input].data, err);
     if (st)
         return st;
     s->last_step = last_step;

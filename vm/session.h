@@ -25,6 +25,10 @@ struct detvm_session {
     int trace_complete;         /* the last run traced every instruction */
 };
 
+/* Converts the input bytes into the input tensor's int32 elements (vm/session.c). */
+detvm_status vm_load_input(const detvm_module *m, const void *input, size_t len, int32_t *dst,
+                           detvm_error *err);
+
 /* Hashes instruction k's outputs into the session's trace (vm/trace.c). */
 void vm_trace_step(detvm_session *s, uint32_t k, const detvm_step *step);
 
