@@ -47,6 +47,23 @@ static void locate(const char *dir, char *model, char *params, char *input_path,
     snprintf(input_path, cap, "%s/%s", inputs, first);
 }
 
+/* The median of `runs` timed runs with the session's trace mode, after a warm-up. */
+static int time_runs(detvm_session *s, detvm_trace_mode mode, const uint8_t *input,
+                     size_t in_len, uint8_t *out, size_t out_len, int runs, double *t,
+                     detvm_error *err)
+{
+    int rc = detvm_session_set_trace(s, mode, err) ||
+             detvm_run(s, input, in_len, out, out_len, err);
+    for (int i = 0; i < runs && !rc; i++) {
+        double start = now_ms();
+        rc = detvm_run(s, input, in_len, out, out_len, err);
+        t[i] = now_ms() - start;
+    }
+    if (!rc)
+        qsort(t, (size_t)runs, sizeof *t, by_value);
+    return rc;
+}
+
 static int bench(const char *dir, int runs)
 {
     char model[1400], params[1400], input_path[1400];
@@ -57,7 +74,7 @@ static int bench(const char *dir, int runs)
     detvm_module *m = NULL;
     detvm_session *s = NULL;
     uint8_t *input = NULL, *out = NULL;
-    double *t = NULL;
+    double *t = NULL, *fast = NULL, *secure = NULL;
     double t0 = now_ms();
     int rc = detvm_load_model_files(model, params[0] ? params : NULL, NULL, &bytes, &len, &err) ||
              detvm_module_load(bytes, len, &m, &err) || detvm_session_new(m, &s, &err) ||
@@ -68,23 +85,29 @@ static int bench(const char *dir, int runs)
         detvm_module_get_info(m, &info);
         out = malloc(info.output_len + 1);
         t = calloc((size_t)runs, sizeof *t);
-        rc = detvm_run(s, input, in_len, out, info.output_len, &err); /* warm-up */
-    }
-    for (int i = 0; i < runs && !rc; i++) {
-        double start = now_ms();
-        rc = detvm_run(s, input, in_len, out, info.output_len, &err);
-        t[i] = now_ms() - start;
+        fast = calloc((size_t)runs, sizeof *fast);
+        secure = calloc((size_t)runs, sizeof *secure);
+        rc = time_runs(s, DETVM_TRACE_OFF, input, in_len, out, info.output_len, runs, t, &err) ||
+             time_runs(s, DETVM_TRACE_FAST, input, in_len, out, info.output_len, runs, fast,
+                       &err) ||
+             time_runs(s, DETVM_TRACE_SECURE, input, in_len, out, info.output_len, runs, secure,
+                       &err);
     }
     if (rc) {
         fprintf(stderr, "bench: %s: %s\n", dir, err.message);
     } else {
-        qsort(t, (size_t)runs, sizeof *t, by_value);
         const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
-        printf("%-24s median %9.2f ms  min %9.2f ms  (%d runs; compile and load %.0f ms; "
-               "module %.1f MB; arena %.1f MB)\n",
-               name, t[runs / 2], t[0], runs, compile_ms, len / 1e6, info.arena_bytes / 1e6);
+        double base = t[runs / 2];
+        printf("%-34s median %9.3f ms  min %9.3f ms  traced: fast %9.3f ms (%+.1f%%), secure "
+               "%9.3f ms (%+.1f%%)  (%d runs; compile and load %.0f ms; module %.1f MB; arena "
+               "%.1f MB)\n",
+               name, base, t[0], fast[runs / 2], 100 * (fast[runs / 2] - base) / base,
+               secure[runs / 2], 100 * (secure[runs / 2] - base) / base, runs, compile_ms,
+               len / 1e6, info.arena_bytes / 1e6);
     }
     free(t);
+    free(fast);
+    free(secure);
     free(out);
     free(input);
     detvm_session_free(s);
