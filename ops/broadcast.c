@@ -9,6 +9,7 @@
  * inference normally rules it out, but `where` can pass values wider than their declared
  * precision downstream) its machine code wraps modulo 2^32, so these kernels wrap
  * explicitly, without signed overflow in C. */
+#include "broadcast.h"
 #include "op.h"
 
 /* The int32 congruent to v modulo 2^32 (two's complement wrapping), written without
@@ -22,7 +23,7 @@ static inline int32_t wrap_int32(int64_t v)
 }
 
 /* The broadcast output shape of a and b, or a reason why they do not broadcast. */
-static const char *broadcast_shape(const dv_shape *a, const dv_shape *b, dv_shape *out)
+const char *dv_broadcast_shape(const dv_shape *a, const dv_shape *b, dv_shape *out)
 {
     uint32_t ndim = a->ndim > b->ndim ? a->ndim : b->ndim;
     out->ndim = ndim;
@@ -40,17 +41,23 @@ static const char *broadcast_shape(const dv_shape *a, const dv_shape *b, dv_shap
     return dv_shape_check(out);
 }
 
-/* Shared infer of the broadcasting ops. attrs: none. */
-static const char *infer_broadcast(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
-                                   uint32_t n_out, dv_shape *out)
+const char *dv_broadcast_check(const dv_attrs *attrs, uint32_t n_attrs, uint32_t n_in,
+                               const dv_shape *in, uint32_t n_out, dv_shape *out)
 {
     if (n_in != 2)
         return "inputs: expected 2";
     if (n_out != 1)
         return "outputs: expected 1";
-    if (attrs->n != 0)
-        return "attrs: expected none";
-    return broadcast_shape(&in[0], &in[1], &out[0]);
+    if (attrs->n != n_attrs)
+        return n_attrs ? "attrs: wrong number of values" : "attrs: expected none";
+    return dv_broadcast_shape(&in[0], &in[1], &out[0]);
+}
+
+/* Infer of the CVM broadcasting ops, which take no attributes. */
+static const char *infer_broadcast(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
+                                   uint32_t n_out, dv_shape *out)
+{
+    return dv_broadcast_check(attrs, 0, n_in, in, n_out, out);
 }
 
 /* Element strides of an input seen in the output's coordinates: 0 in the dimensions the
@@ -69,11 +76,10 @@ static void broadcast_strides(const dv_shape *in, uint32_t out_ndim, uint64_t *s
     }
 }
 
-typedef int32_t (*binary_fn)(int32_t a, int32_t b);
-
-/* y[i0..ik] = f(a[...], b[...]) over the output in row-major order, walking each input's
- * offset with its broadcast strides like an odometer. */
-static void broadcast_apply(const dv_tensor *in, dv_tensor *out, binary_fn f)
+/* y[i0..ik] = f(a[...], b[...], attrs) over the output in row-major order, walking each
+ * input's offset with its broadcast strides like an odometer. */
+void dv_broadcast_apply(const dv_tensor *in, dv_tensor *out, dv_binary_fn f,
+                        const int32_t *attrs)
 {
     const dv_shape *shape = &out[0].shape;
     uint32_t ndim = shape->ndim;
@@ -86,7 +92,7 @@ static void broadcast_apply(const dv_tensor *in, dv_tensor *out, binary_fn f)
     int32_t *y = out[0].data;
     uint64_t n = dv_shape_size(shape), offset_a = 0, offset_b = 0;
     for (uint64_t i = 0; i < n; i++) {
-        y[i] = f(a[offset_a], b[offset_b]);
+        y[i] = f(a[offset_a], b[offset_b], attrs);
         for (uint32_t d = ndim; d-- > 0;) {
             offset_a += stride_a[d];
             offset_b += stride_b[d];
@@ -100,37 +106,37 @@ static void broadcast_apply(const dv_tensor *in, dv_tensor *out, binary_fn f)
 }
 
 /* BROADCAST_ADD: y = a + b, wrapping modulo 2^32 as the runtime's int32 addition. */
-static int32_t add_wrapping(int32_t a, int32_t b) { return wrap_int32((int64_t)a + b); }
+static int32_t add_wrapping(int32_t a, int32_t b, const int32_t *unused) { return wrap_int32((int64_t)a + b); }
 
 static void run_broadcast_add(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
                               uint32_t n_out, dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(in, out, add_wrapping);
+    dv_broadcast_apply(in, out, add_wrapping, NULL);
 }
 
 /* BROADCAST_SUB: y = a - b, wrapping modulo 2^32. */
-static int32_t sub_wrapping(int32_t a, int32_t b) { return wrap_int32((int64_t)a - b); }
+static int32_t sub_wrapping(int32_t a, int32_t b, const int32_t *unused) { return wrap_int32((int64_t)a - b); }
 
 static void run_broadcast_sub(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
                               uint32_t n_out, dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(in, out, sub_wrapping);
+    dv_broadcast_apply(in, out, sub_wrapping, NULL);
 }
 
 /* BROADCAST_MUL: y = a * b, the low 32 bits of the exact product (the runtime's int32
  * multiplication wraps the same way). */
-static int32_t mul_wrapping(int32_t a, int32_t b) { return wrap_int32((int64_t)a * b); }
+static int32_t mul_wrapping(int32_t a, int32_t b, const int32_t *unused) { return wrap_int32((int64_t)a * b); }
 
 static void run_broadcast_mul(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
                               uint32_t n_out, dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(in, out, mul_wrapping);
+    dv_broadcast_apply(in, out, mul_wrapping, NULL);
 }
 
 /* BROADCAST_DIV: y = a / b truncated toward zero (7 / -2 = -3, -7 / 2 = -3), and a / 0 = 0.
  * INT32_MIN / -1 gives INT32_MIN (the wrapped quotient): the runtime traps there on x86,
  * and inputs are clamped to +-(2^31-1), so only wrapped arithmetic upstream reaches it. */
-static int32_t div_truncating(int32_t a, int32_t b)
+static int32_t div_truncating(int32_t a, int32_t b, const int32_t *unused)
 {
     if (b == 0)
         return 0;
@@ -142,25 +148,25 @@ static int32_t div_truncating(int32_t a, int32_t b)
 static void run_broadcast_div(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
                               uint32_t n_out, dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(in, out, div_truncating);
+    dv_broadcast_apply(in, out, div_truncating, NULL);
 }
 
 /* BROADCAST_GREATER: y = 1 if a > b, else 0. */
-static int32_t greater(int32_t a, int32_t b) { return a > b; }
+static int32_t greater(int32_t a, int32_t b, const int32_t *unused) { return a > b; }
 
 static void run_broadcast_greater(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
                                   uint32_t n_out, dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(in, out, greater);
+    dv_broadcast_apply(in, out, greater, NULL);
 }
 
 /* BROADCAST_MAX: y = a if a > b, else b. */
-static int32_t maximum(int32_t a, int32_t b) { return a > b ? a : b; }
+static int32_t maximum(int32_t a, int32_t b, const int32_t *unused) { return a > b ? a : b; }
 
 static void run_broadcast_max(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
                               uint32_t n_out, dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(in, out, maximum);
+    dv_broadcast_apply(in, out, maximum, NULL);
 }
 
 /* WHERE: out[i] = cond[i] != 0 ? x[i] : y[i], element by element.

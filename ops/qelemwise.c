@@ -14,6 +14,7 @@
  * list: 0 for TFLite Micro's default double rounding, 1 for a TFLITE_SINGLE_ROUNDING build
  * (ops/quant.h). */
 #include "fixedpoint.h"
+#include "broadcast.h"
 #include "op.h"
 #include "quant.h"
 
@@ -59,86 +60,9 @@ static const char *check_range(int32_t lo, int32_t hi)
     return lo <= hi ? 0 : "act_min: must not exceed act_max";
 }
 
-/* ---- broadcasting --------------------------------------------------------------------------
- *
- * The binary ops broadcast as NumPy (and TFLite's BroadcastBinaryOpSimple) do: the shapes are
- * aligned at their last dimension, the shorter padded with leading 1s; in each dimension the
- * sizes are equal or one is 1, and the output takes the larger. An input of size 1 in a
- * dimension is read at index 0 for every output index there. Equal shapes take the same
- * path (TFLite's non-broadcast path computes the same function element by element). */
-static const char *broadcast_shape(const dv_shape *a, const dv_shape *b, dv_shape *out)
-{
-    uint32_t ndim = a->ndim > b->ndim ? a->ndim : b->ndim;
-    out->ndim = ndim;
-    for (uint32_t i = 0; i < ndim; i++) {
-        uint32_t da = i + a->ndim >= ndim ? a->dim[i + a->ndim - ndim] : 1;
-        uint32_t db = i + b->ndim >= ndim ? b->dim[i + b->ndim - ndim] : 1;
-        if (da != db && da != 1 && db != 1)
-            return "inputs: shapes do not broadcast (a dimension differs and neither is 1)";
-        out->dim[i] = da > db ? da : db;
-    }
-    for (uint32_t i = ndim; i < DV_MAX_NDIM; i++)
-        out->dim[i] = 0;
-    /* (2^20, 1) with (1, 2^20) is 2^40 elements */
-    return dv_shape_check(out);
-}
-
-static const char *check_binary(const dv_attrs *attrs, uint32_t n_attrs, uint32_t n_in,
-                                const dv_shape *in, uint32_t n_out, dv_shape *out)
-{
-    if (n_in != 2)
-        return "inputs: expected 2";
-    if (n_out != 1)
-        return "outputs: expected 1";
-    if (attrs->n != n_attrs)
-        return "attrs: wrong number of values";
-    return broadcast_shape(&in[0], &in[1], &out[0]);
-}
-
-/* Element strides of an input in the output's coordinates: 0 where it is broadcast. */
-static void broadcast_strides(const dv_shape *in, uint32_t out_ndim, uint64_t *stride)
-{
-    uint64_t step = 1;
-    for (uint32_t i = out_ndim; i-- > 0;) {
-        if (i + in->ndim < out_ndim) {
-            stride[i] = 0;
-            continue;
-        }
-        uint32_t d = in->dim[i + in->ndim - out_ndim];
-        stride[i] = d == 1 ? 0 : step;
-        step *= d;
-    }
-}
-
-typedef int32_t (*binary_fn)(int32_t a, int32_t b, const int32_t *attrs);
-
-/* y = f(a, b) over the output in row-major order, each input's offset walked like an
- * odometer with its broadcast strides. */
-static void broadcast_apply(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *out,
-                            binary_fn f)
-{
-    const dv_shape *shape = &out[0].shape;
-    uint32_t ndim = shape->ndim;
-    uint64_t stride_a[DV_MAX_NDIM], stride_b[DV_MAX_NDIM];
-    uint32_t index[DV_MAX_NDIM] = {0};
-    broadcast_strides(&in[0].shape, ndim, stride_a);
-    broadcast_strides(&in[1].shape, ndim, stride_b);
-    const int32_t *a = in[0].data, *b = in[1].data;
-    int32_t *y = out[0].data;
-    uint64_t n = dv_shape_size(shape), offset_a = 0, offset_b = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        y[i] = f(a[offset_a], b[offset_b], attrs->v);
-        for (uint32_t d = ndim; d-- > 0;) {
-            offset_a += stride_a[d];
-            offset_b += stride_b[d];
-            if (++index[d] < shape->dim[d])
-                break;
-            offset_a -= stride_a[d] * shape->dim[d];
-            offset_b -= stride_b[d] * shape->dim[d];
-            index[d] = 0;
-        }
-    }
-}
+/* The binary ops broadcast as NumPy and TFLite's BroadcastBinaryOpSimple do (ops/broadcast.h);
+ * equal shapes take the same path, as TFLite's non-broadcast path computes the same function
+ * element by element. */
 
 /* ---- QADD, QSUB ----------------------------------------------------------------------------
  *
@@ -162,7 +86,7 @@ static void broadcast_apply(const dv_attrs *attrs, const dv_tensor *in, dv_tenso
 static const char *qaddsub_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
                                  uint32_t n_out, dv_shape *out)
 {
-    const char *why = check_binary(attrs, 13, n_in, in, n_out, out);
+    const char *why = dv_broadcast_check(attrs, 13, n_in, in, n_out, out);
     if (why)
         return why;
     const int32_t *v = attrs->v;
@@ -213,13 +137,13 @@ static int32_t qsub_element(int32_t a, int32_t b, const int32_t *v)
 static void qadd_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
                      dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(attrs, in, out, qadd_element);
+    dv_broadcast_apply(in, out, qadd_element, attrs->v);
 }
 
 static void qsub_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
                      dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(attrs, in, out, qsub_element);
+    dv_broadcast_apply(in, out, qsub_element, attrs->v);
 }
 
 /* ---- QMUL ----------------------------------------------------------------------------------
@@ -237,7 +161,7 @@ static void qsub_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, 
 static const char *qmul_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
                               uint32_t n_out, dv_shape *out)
 {
-    const char *why = check_binary(attrs, 8, n_in, in, n_out, out);
+    const char *why = dv_broadcast_check(attrs, 8, n_in, in, n_out, out);
     if (why)
         return why;
     const int32_t *v = attrs->v;
@@ -258,7 +182,7 @@ static int32_t qmul_element(int32_t a, int32_t b, const int32_t *v)
 static void qmul_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
                      dv_tensor *out, int32_t *scratch)
 {
-    broadcast_apply(attrs, in, out, qmul_element);
+    dv_broadcast_apply(in, out, qmul_element, attrs->v);
 }
 
 /* ---- QREQUANTIZE ---------------------------------------------------------------------------
