@@ -12,7 +12,7 @@
 
 static const char run_help[] =
     "usage: detvm run MODEL [PARAMS] -i INPUT -o OUTPUT [-o OUTPUT ...] [--float-io]\n"
-    "                 [--rounding double|single]\n"
+    "                 [--rounding double|single] [--receipt R --key KEY [--mode fast|secure]]\n"
     "Runs MODEL (a .dvm module, a .tflite file, or a CVM graph JSON followed by its params) on\n"
     "the raw bytes of INPUT and writes the raw output bytes.\n"
     "  CVM models: int8 elements, or little-endian int32 when the input precision is above 8,\n"
@@ -22,6 +22,11 @@ static const char run_help[] =
     "  instead, converted with TFLite's quantize and dequantize formulas. --rounding picks\n"
     "  TFLite Micro's double rounding (the default) or the single-rounding variant when a\n"
     "  .tflite file is compiled.\n"
+    "--receipt R --key KEY traces the run (--mode fast, the default, or secure) and writes R,\n"
+    "  a receipt signed with the secret key KEY (from detvm keygen): the module id, the hashes\n"
+    "  of the input and output bytes the model took and gave (with --float-io, the quantized\n"
+    "  bytes), the trace root and steps, the engine version, devices, kernel variants and gas.\n"
+    "  Check it with detvm receipt verify.\n"
     "Exit status: 0, 1 (invalid model or input) or 2 (runtime error).\n";
 
 static float float_at(const uint8_t *p)
@@ -92,6 +97,21 @@ static int write_output(const detvm_module *m, uint32_t k, const uint8_t *output
     return rc;
 }
 
+/* Signs the session's traced run and writes the receipt whole. */
+static int write_receipt(const detvm_session *s, const uint8_t *input, size_t in_len,
+                         const uint8_t *output, size_t out_len, const uint8_t *key,
+                         const char *path)
+{
+    uint8_t *receipt = NULL;
+    size_t len = 0;
+    detvm_error err = {0};
+    if (detvm_receipt_make(s, input, in_len, output, out_len, key, &receipt, &len, &err))
+        return fail(&err);
+    int rc = io_write_file(path, receipt, len) ? EXIT_RUNTIME : 0;
+    free(receipt);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     args a;
@@ -100,11 +120,16 @@ static int cmd_run(int argc, char **argv)
         return rc;
     if (!a.input || a.n_outputs < 1)
         return usage_error("run", "-i INPUT and -o OUTPUT are required");
+    if (!a.receipt != !a.key)
+        return usage_error("run", "--receipt R and --key KEY go together");
     uint8_t *bytes = NULL, *input = NULL, *output = NULL;
     size_t in_len = 0;
     detvm_module *m = NULL;
     detvm_session *s = NULL;
     detvm_error err = {0};
+    uint8_t key[DETVM_SECRET_KEY_BYTES];
+    if (a.key && detvm_secret_key_read(a.key, key, &err))
+        return fail(&err);
     if ((rc = open_model(&a, &bytes, &m)))
         return rc;
     if (detvm_read_file(a.input, &input, &in_len, &err)) {
@@ -128,12 +153,15 @@ static int cmd_run(int argc, char **argv)
         goto done;
     output = malloc(info.output_len + 1);
     if (!output || detvm_session_new(m, &s, &err) ||
+        (a.receipt && detvm_session_set_trace(s, a.mode, &err)) ||
         detvm_run(s, input, in_len, output, info.output_len, &err)) {
         rc = output ? fail(&err) : EXIT_RUNTIME;
         goto done;
     }
     for (uint32_t k = 0; !rc && k < n_files; k++)
         rc = write_output(m, k, output, a.outputs[k], a.float_io);
+    if (!rc && a.receipt)
+        rc = write_receipt(s, input, in_len, output, info.output_len, key, a.receipt);
 done:
     detvm_session_free(s);
     detvm_module_free(m);

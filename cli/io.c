@@ -10,6 +10,11 @@
 
 int io_write_file(const char *path, const void *data, size_t len)
 {
+    return io_write_file_mode(path, data, len, 0666);
+}
+
+int io_write_file_mode(const char *path, const void *data, size_t len, unsigned mode)
+{
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp) {
@@ -23,12 +28,13 @@ int io_write_file(const char *path, const void *data, size_t len)
         free(tmp);
         return -1;
     }
-    /* mkstemp creates the file 0600; give it the mode fopen would have (0666 less umask). */
+    /* mkstemp creates the file 0600; give it the mode asked for, less the umask, before any
+     * byte is written, so a secret is never readable by others even for a moment. */
     mode_t mask = umask(0);
     umask(mask);
     const uint8_t *p = data;
     size_t done = 0;
-    int ok = fchmod(fd, 0666 & ~mask) == 0;
+    int ok = fchmod(fd, (mode_t)mode & 0777 & ~mask) == 0;
     while (ok && done < len) {
         ssize_t w = write(fd, p + done, len - done);
         if (w < 0 && errno == EINTR)

@@ -427,6 +427,70 @@ detvm_status detvm_secret_key_read(const char *path,
                                    uint8_t secret_key[DETVM_SECRET_KEY_BYTES],
                                    detvm_error *err);
 
+/* ---- Static checks (verify/) ---------------------------------------------------------------
+ *
+ * detvm_verify_module examines a loaded module without running it (`detvm verify`) and
+ * reports one finding per line, section after section:
+ *   DETVM_VERIFY_OVERFLOW  every arithmetic step that could leave its C type (the accumulators
+ *                          of conv2d, dense, sum and the TFLite kernels, element-wise sums and
+ *                          products, shifts, requantization's left shift): the worst-case bound
+ *                          of its value in any summation order, from the operands' ranges
+ *                          (constants: their actual values; arena tensors: +-(2^(p-1) - 1) for
+ *                          their declared precision p in CVM modules, their dtype's range in
+ *                          TFLite ones), against the type; and in CVM modules every output's
+ *                          bound against its declared precision, which is what the next
+ *                          instruction assumes;
+ *   DETVM_VERIFY_SHAPES    every instruction's shapes, re-inferred;
+ *   DETVM_VERIFY_MEMORY    the arena, each arena tensor's offset, size and lifetime (from the
+ *                          instruction that writes it, or the start, to its last reader, or the
+ *                          end for outputs), and that no two tensors live at once share a byte;
+ *   DETVM_VERIFY_GAS       each layer's gas, and (CVM) that they add up to the total;
+ *   DETVM_VERIFY_CONTRACT  constructs outside the determinism contract: the compiler's
+ *                          warnings (the CVM runtime's back ends disagree there), float32 at
+ *                          the source model's boundaries, requantization parameters outside
+ *                          TFLite's range.
+ * A finding is a check that holds, a check that fails, or a note. */
+typedef enum {
+    DETVM_VERIFY_OVERFLOW = 0,
+    DETVM_VERIFY_SHAPES = 1,
+    DETVM_VERIFY_MEMORY = 2,
+    DETVM_VERIFY_GAS = 3,
+    DETVM_VERIFY_CONTRACT = 4
+} detvm_verify_section;
+
+typedef enum {
+    DETVM_FINDING_NOTE = 0,
+    DETVM_FINDING_OK = 1,
+    DETVM_FINDING_FAILED = 2
+} detvm_finding_result;
+
+/* One finding; its strings are valid during the callback only. */
+typedef struct {
+    detvm_verify_section section;
+    const char *section_name;  /* "overflow", "shapes", "memory", "gas", "contract" */
+    detvm_finding_result result;
+    int64_t instruction;       /* the instruction it is about, or -1 */
+    const char *op, *name;     /* that instruction's op and layer name, or "" */
+    const char *what;          /* "accumulator", "output precision", "shape", "overlap", ... */
+    int has_bound;             /* lo..hi is a bound (saturating at +-INT64_MAX: "or beyond") */
+    int64_t lo, hi;
+    uint32_t limit_bits;       /* the bound's limit: a type's width or a declared precision */
+    const char *text;          /* the line without the section name, e.g. "step 7 dense
+                                  dense_0: accumulator [-1016, 1016] within int32: ok" */
+} detvm_finding;
+
+typedef void (*detvm_finding_fn)(void *user, const detvm_finding *finding);
+
+typedef struct {
+    uint32_t checks, failed, notes;
+} detvm_verify_summary;
+
+/* Calls fn (which may be NULL) once per finding, in section order, and fills summary (which
+ * may be NULL). Returns DETVM_OK when every check holds, DETVM_EINVALID when one fails (the
+ * message names the first), DETVM_ERUNTIME when memory runs out. */
+detvm_status detvm_verify_module(const detvm_module *module, detvm_finding_fn fn, void *user,
+                                 detvm_verify_summary *summary, detvm_error *err);
+
 #ifdef __cplusplus
 }
 #endif
