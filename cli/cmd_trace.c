@@ -93,14 +93,19 @@ int cmd_trace(int argc, char **argv)
 
 const char bisect_help[] =
     "usage: detvm bisect TRACE1 TRACE2\n"
-    "       detvm bisect TRACE --peer 'COMMAND'\n"
+    "       detvm bisect RECEIPT1 RECEIPT2\n"
+    "       detvm bisect TRACE --peer 'COMMAND' [--receipt THEIR_RECEIPT [--pub THEIR_KEY]]\n"
     "       detvm bisect --serve TRACE\n"
     "Finds the first step where two traced runs of the same module differ, walking down their\n"
     "Merkle trees: prints 'identical' (exit 0) or 'first divergence: step K <op> <layer>\n"
     "<shapes>' (exit 1), then how many messages the parties exchanged. With --peer the other\n"
     "trace stays with another process: COMMAND is started with pipes on its standard input and\n"
     "output, and must be 'detvm bisect --serve TRACE2' (or anything speaking the protocol of\n"
-    "docs/verification.md); each answer is checked against the hashes already received.\n";
+    "docs/verification.md); each answer is checked against the hashes already received.\n"
+    "With --receipt, the root the peer announces must be the one its signed receipt states\n"
+    "(signed by --pub when given), so the peer is held to its claim. Two receipts alone are\n"
+    "compared by their signed roots: 'identical', or the roots differ (exit 1) and the parties\n"
+    "bisect their traces.\n";
 
 static int load_trace(const char *path, uint8_t **bytes, detvm_trace_file **t)
 {
@@ -186,6 +191,81 @@ static int serve(const char *path)
     return rc;
 }
 
+/* The peer's side of the protocol, with its HELLO checked against its signed receipt. */
+typedef struct {
+    peer *p;
+    const detvm_receipt *claim;
+    int broke_claim;           /* the peer announced another root than its receipt's */
+} held_peer;
+
+static int ask_held_peer(void *user, const char *q, char *answer, size_t cap)
+{
+    held_peer *h = user;
+    if (ask_peer(h->p, q, answer, cap) != 0)
+        return -1;
+    if (strcmp(q, "HELLO") != 0 || !h->claim)
+        return 0;
+    char root[2 * DETVM_DIGEST_MAX + 1];
+    uint32_t len = detvm_trace_digest_len(h->claim->mode);
+    for (uint32_t i = 0; i < len; i++)
+        snprintf(root + 2 * i, 3, "%02x", h->claim->trace_root[i]);
+    const char *last = strrchr(answer, ' ');
+    if (!last || strcmp(last + 1, root) != 0) {
+        h->broke_claim = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int read_receipt(const char *path, const char *pub_path, detvm_receipt *r)
+{
+    uint8_t *bytes = NULL, pub[DETVM_PUBLIC_KEY_BYTES];
+    size_t len = 0;
+    detvm_error err = {0};
+    int rc = 0;
+    if ((pub_path && detvm_public_key_read(pub_path, pub, &err)) ||
+        detvm_read_file(path, &bytes, &len, &err) ||
+        detvm_receipt_verify(bytes, len, pub_path ? pub : NULL, r, &err)) {
+        fprintf(stderr, "detvm: %s: %s\n", path, err.message);
+        rc = err.status == DETVM_EINVALID ? EXIT_INVALID : EXIT_RUNTIME;
+    }
+    free(bytes);
+    return rc;
+}
+
+static int is_receipt(const char *path)
+{
+    char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(magic, 1, 4, f) : 0;
+    if (f)
+        fclose(f);
+    return n == 4 && memcmp(magic, "DVRC", 4) == 0;
+}
+
+/* Two signed receipts: the same module and root, or not. */
+static int compare_receipts(const char *a, const char *b)
+{
+    detvm_receipt ra, rb;
+    int rc = read_receipt(a, NULL, &ra);
+    if (!rc)
+        rc = read_receipt(b, NULL, &rb);
+    if (rc)
+        return rc;
+    if (memcmp(ra.module_id, rb.module_id, 32) != 0 || ra.mode != rb.mode) {
+        fprintf(stderr, "detvm: bisect: the receipts are of different modules or modes\n");
+        return EXIT_INVALID;
+    }
+    if (ra.n_steps == rb.n_steps &&
+        memcmp(ra.trace_root, rb.trace_root, detvm_trace_digest_len(ra.mode)) == 0) {
+        printf("identical\n(0 messages exchanged)\n");
+        return 0;
+    }
+    printf("the signed trace roots differ: bisect the traces behind them "
+           "(detvm bisect TRACE --peer 'detvm bisect --serve THEIR_TRACE' --receipt %s)\n", b);
+    return 1;
+}
+
 static int report(const detvm_trace_file *mine, const detvm_bisect_result *r)
 {
     if (r->identical) {
@@ -209,6 +289,11 @@ int cmd_bisect(int argc, char **argv)
         return rc;
     if ((a.peer != NULL) == (a.params != NULL))
         return usage_error("bisect", "give two traces, or one trace and --peer");
+    if (!a.peer && is_receipt(a.model) && is_receipt(a.params))
+        return compare_receipts(a.model, a.params);
+    detvm_receipt claim;
+    if (a.receipt && (!a.peer || (rc = read_receipt(a.receipt, a.pub, &claim))))
+        return rc ? rc : usage_error("bisect", "--receipt goes with --peer");
     uint8_t *mine_bytes = NULL, *their_bytes = NULL;
     detvm_trace_file *mine = NULL, *theirs = NULL;
     detvm_bisect_result r;
@@ -226,7 +311,15 @@ int cmd_bisect(int argc, char **argv)
             fprintf(stderr, "detvm: bisect: cannot start the peer '%s'\n", a.peer);
             rc = EXIT_RUNTIME;
         } else {
-            rc = detvm_bisect(mine, ask_peer, &p, &r, &err) ? fail(&err) : report(mine, &r);
+            held_peer h = {&p, a.receipt ? &claim : NULL, 0};
+            if (!detvm_bisect(mine, ask_held_peer, &h, &r, &err))
+                rc = report(mine, &r);
+            else if (h.broke_claim)
+                rc = (fprintf(stderr, "detvm: bisect: the peer's root is not the one its "
+                                      "receipt signs\n"),
+                      EXIT_INVALID);
+            else
+                rc = fail(&err);
             fprintf(p.to, "BYE\n");
         }
         if (p.to)

@@ -600,6 +600,84 @@ static void test_tflite(void)
     free(r.err);
 }
 
+/* trace, bisect (two files, two receipts, a peer process held to its receipt), prove-step
+ * and check-step through the command line. */
+static void test_verification_commands(void)
+{
+    result r = {0};
+    char t1[1100], t2[1100], other_input[1100], proof[1100], key[1100], pub[1100], r1[1100],
+        r2[1100], out[1100], peer[4000];
+    tmp_path(t1, sizeof t1, "t1.trc");
+    tmp_path(t2, sizeof t2, "t2.trc");
+    tmp_path(other_input, sizeof other_input, "other_input.bin");
+    tmp_path(proof, sizeof proof, "step.prf");
+    tmp_path(key, sizeof key, "key");
+    tmp_path(pub, sizeof pub, "key.pub");
+    tmp_path(r1, sizeof r1, "r1.rcpt");
+    tmp_path(r2, sizeof r2, "r2.rcpt");
+    tmp_path(out, sizeof out, "out.bin");
+    size_t n = 0;
+    uint8_t *in = read_file(INPUT, &n);
+    if (in && n > 0)
+        in[n - 1] ^= 0x40;
+    CHECK(in && write_bytes(other_input, in, n) == 0);
+    free(in);
+    CLI(&r, "trace", SYMBOL, PARAMS, "-i", INPUT, "-o", t1);
+    CHECK(r.status == 0 && strstr(r.out, "12 steps, fast, root "), "trace: %s %s", r.out, r.err);
+    CLI(&r, "trace", SYMBOL, PARAMS, "-i", other_input, "-o", t2);
+    CHECK(r.status == 0, "trace 2: %s", r.err);
+    CLI(&r, "bisect", t1, t1);
+    CHECK(r.status == 0 && strncmp(r.out, "identical\n", 10) == 0, "bisect same: %s", r.out);
+    CLI(&r, "bisect", t1, t2);
+    CHECK(r.status == 1 && strncmp(r.out, "first divergence: step ", 23) == 0,
+          "bisect: %s %s", r.out, r.err);
+    char *local = strdup(r.out);
+    snprintf(peer, sizeof peer, "'%s' bisect --serve '%s'", detvm, t2);
+    CLI(&r, "bisect", t1, "--peer", peer);
+    CHECK(r.status == 1 && strcmp(r.out, local) == 0, "bisect with a peer: %s %s", r.out, r.err);
+    free(local);
+    CLI(&r, "bisect", t1, INPUT);
+    CHECK(r.status == 1 && one_line_message(r.err), "bisect a non-trace: %s", r.err);
+
+    /* receipts: two runs signed, compared, and a peer held to its receipt */
+    CLI(&r, "keygen", "-o", key);
+    CHECK(r.status == 0, "keygen: %s", r.err);
+    CLI(&r, "run", SYMBOL, PARAMS, "-i", INPUT, "-o", out, "--receipt", r1, "--key", key);
+    CHECK(r.status == 0, "run --receipt: %s", r.err);
+    CLI(&r, "run", SYMBOL, PARAMS, "-i", other_input, "-o", out, "--receipt", r2, "--key", key);
+    CLI(&r, "bisect", r1, r1);
+    CHECK(r.status == 0 && strncmp(r.out, "identical", 9) == 0, "receipts: %s %s", r.out, r.err);
+    CLI(&r, "bisect", r1, r2);
+    CHECK(r.status == 1 && strstr(r.out, "roots differ"), "receipts differ: %s", r.out);
+    CLI(&r, "bisect", t1, "--peer", peer, "--receipt", r2, "--pub", pub);
+    CHECK(r.status == 1 && strncmp(r.out, "first divergence", 16) == 0, "held peer: %s %s",
+          r.out, r.err);
+    snprintf(peer, sizeof peer, "'%s' bisect --serve '%s'", detvm, t1);
+    CLI(&r, "bisect", t1, "--peer", peer, "--receipt", r2, "--pub", pub);
+    CHECK(r.status == 1 && one_line_message(r.err) && strstr(r.err, "receipt"),
+          "a peer that breaks its receipt: %s", r.err);
+
+    /* one-step proofs */
+    CLI(&r, "prove-step", SYMBOL, PARAMS, "-i", INPUT, "--step", "7", "-o", proof, "--mode",
+        "secure");
+    CHECK(r.status == 0, "prove-step: %s", r.err);
+    CLI(&r, "check-step", SYMBOL, PARAMS, proof);
+    CHECK(r.status == 0 && strstr(r.out, "step 7: the claimed output is correct"),
+          "check-step: %s %s", r.out, r.err);
+    size_t len = 0;
+    uint8_t *bytes = read_file(proof, &len);
+    CHECK(bytes && len > 40 && write_bytes(proof, bytes, len - 1) == 0);
+    free(bytes);
+    CLI(&r, "check-step", SYMBOL, PARAMS, proof);
+    CHECK(r.status == 1 && one_line_message(r.err), "truncated proof: %s", r.err);
+    CLI(&r, "prove-step", SYMBOL, PARAMS, "-i", INPUT, "--step", "99", "-o", proof);
+    CHECK(r.status == 1 && one_line_message(r.err), "step out of range: %s", r.err);
+    CLI(&r, "prove-step", SYMBOL, PARAMS, "-i", INPUT, "--step", "x", "-o", proof);
+    CHECK(r.status == 1 && one_line_message(r.err), "bad --step: %s", r.err);
+    free(r.out);
+    free(r.err);
+}
+
 static void remove_tmp_dir(void)
 {
     DIR *d = opendir(tmp_dir);
@@ -649,6 +727,7 @@ int main(void)
     test_explain();
     test_divergence_warnings();
     test_tflite();
+    test_verification_commands();
     remove_tmp_dir();
     return check_summary("test_cli");
 }
