@@ -28,6 +28,7 @@
 
 #include "../ops/quant.h"
 #include "../vm/error.h"
+#include "../ops/qnn_attrs.h"
 #include "tflite.h"
 
 static const char *type_name(int32_t type)
@@ -309,12 +310,14 @@ static detvm_status import_conv(tfl_import *ctx, const tfl_operator *op, int dep
     int32_t *shift = multiplier + n_channels;
     st = channel_multipliers(ctx, op, filter, n_channels, in, out, multiplier, shift);
 
-    /* layout: ops/qnn.c, QCONV2D and QDEPTHWISE_CONV2D */
-    const int32_t attrs[14] = {
-        op->options.stride_h, op->options.stride_w, op->options.dilation_h, op->options.dilation_w,
-        w.pad_top, w.pad_left, w.pad_bottom, w.pad_right,
-        -in.zero_point, out.zero_point, act_min, act_max, tfl_rounding(ctx),
-        op->options.depth_multiplier};
+    const int32_t attrs[QDW_N_ATTRS] = {
+        [QC_STRIDE_H] = op->options.stride_h, [QC_STRIDE_W] = op->options.stride_w,
+        [QC_DILATION_H] = op->options.dilation_h, [QC_DILATION_W] = op->options.dilation_w,
+        [QC_PAD_TOP] = w.pad_top, [QC_PAD_LEFT] = w.pad_left,
+        [QC_PAD_BOTTOM] = w.pad_bottom, [QC_PAD_RIGHT] = w.pad_right,
+        [QC_INPUT_OFFSET] = -in.zero_point, [QC_OUTPUT_OFFSET] = out.zero_point,
+        [QC_ACT_MIN] = act_min, [QC_ACT_MAX] = act_max, [QC_ROUNDING] = tfl_rounding(ctx),
+        [QDW_DEPTH_MULTIPLIER] = op->options.depth_multiplier};
     uint32_t data, weights, y;
     if (st == DETVM_OK)
         st = tfl_value(ctx, op->inputs[0], &data, err);
@@ -434,9 +437,10 @@ detvm_status tfl_import_fully_connected(tfl_import *ctx, const tfl_operator *op,
     } else {
         result = y;
     }
-    /* layout: ops/qnn.c, QFULLY_CONNECTED */
-    const int32_t attrs[6] = {-in.zero_point, filter_offset, out.zero_point, act_min, act_max,
-                              tfl_rounding(ctx)};
+    const int32_t attrs[QFC_N_ATTRS] = {
+        [QFC_INPUT_OFFSET] = -in.zero_point, [QFC_FILTER_OFFSET] = filter_offset,
+        [QFC_OUTPUT_OFFSET] = out.zero_point, [QFC_ACT_MIN] = act_min, [QFC_ACT_MAX] = act_max,
+        [QFC_ROUNDING] = tfl_rounding(ctx)};
     if (st == DETVM_OK)
         st = emit_with_channels(ctx, op, DV_OP_QFULLY_CONNECTED, data, filter, units, multiplier,
                                 shift, result, attrs, 6, err);
@@ -482,10 +486,12 @@ static detvm_status import_pool(tfl_import *ctx, const tfl_operator *op, uint32_
     if ((st = tfl_value(ctx, op->inputs[0], &x, err)) != DETVM_OK ||
         (st = tfl_value(ctx, op->outputs[0], &y, err)) != DETVM_OK)
         return st;
-    /* layout: ops/qnn.c, QAVG_POOL2D and QMAX_POOL2D */
-    const int32_t attrs[10] = {o->filter_h, o->filter_w, o->stride_h, o->stride_w, w.pad_top,
-                               w.pad_left, w.pad_bottom, w.pad_right, act_min, act_max};
-    return tfl_emit(ctx, op, opcode, 1, &x, 1, &y, attrs, 10, err);
+    const int32_t attrs[QP_N_ATTRS] = {
+        [QP_FILTER_H] = o->filter_h, [QP_FILTER_W] = o->filter_w, [QP_STRIDE_H] = o->stride_h,
+        [QP_STRIDE_W] = o->stride_w, [QP_PAD_TOP] = w.pad_top, [QP_PAD_LEFT] = w.pad_left,
+        [QP_PAD_BOTTOM] = w.pad_bottom, [QP_PAD_RIGHT] = w.pad_right, [QP_ACT_MIN] = act_min,
+        [QP_ACT_MAX] = act_max};
+    return tfl_emit(ctx, op, opcode, 1, &x, 1, &y, attrs, QP_N_ATTRS, err);
 }
 
 detvm_status tfl_import_average_pool_2d(tfl_import *ctx, const tfl_operator *op,
@@ -548,8 +554,9 @@ detvm_status tfl_import_mean(tfl_import *ctx, const tfl_operator *op, detvm_erro
     if ((st = tfl_value(ctx, op->inputs[0], &x, err)) != DETVM_OK ||
         (st = tfl_value(ctx, op->outputs[0], &y, err)) != DETVM_OK)
         return st;
-    /* layout: ops/qnn.c, QMEAN */
-    const int32_t attrs[7] = {(int32_t)mask, op->options.keep_dims ? 1 : 0, in.zero_point,
-                              out.zero_point, multiplier, shift, tfl_rounding(ctx)};
-    return tfl_emit(ctx, op, DV_OP_QMEAN, 1, &x, 1, &y, attrs, 7, err);
+    const int32_t attrs[QM_N_ATTRS] = {
+        [QM_AXIS_MASK] = (int32_t)mask, [QM_KEEP_DIMS] = op->options.keep_dims ? 1 : 0,
+        [QM_INPUT_ZERO_POINT] = in.zero_point, [QM_OUTPUT_ZERO_POINT] = out.zero_point,
+        [QM_MULTIPLIER] = multiplier, [QM_SHIFT] = shift, [QM_ROUNDING] = tfl_rounding(ctx)};
+    return tfl_emit(ctx, op, DV_OP_QMEAN, 1, &x, 1, &y, attrs, QM_N_ATTRS, err);
 }

@@ -38,6 +38,7 @@
  *
  * Element offsets fit in size_t: every tensor has at most 2^30 elements (dv_shape_check). */
 #include "op.h"
+#include "qnn_attrs.h"
 #include "quant.h"
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
@@ -147,12 +148,6 @@ static void taps_inside(int64_t start, const axis_geometry *g, int64_t *lo, int6
  *   [8] input_offset   [9] output_offset   [10] act_min   [11] act_max   [12] rounding
  *
  * and QDEPTHWISE_CONV2D has a 14th, [13] depth_multiplier. */
-enum {
-    QC_STRIDE_H, QC_STRIDE_W, QC_DILATION_H, QC_DILATION_W,
-    QC_PAD_TOP, QC_PAD_LEFT, QC_PAD_BOTTOM, QC_PAD_RIGHT,
-    QC_INPUT_OFFSET, QC_OUTPUT_OFFSET, QC_ACT_MIN, QC_ACT_MAX, QC_ROUNDING,
-    QCONV_N_ATTRS, QDW_DEPTH_MULTIPLIER = QCONV_N_ATTRS, QDW_N_ATTRS
-};
 
 /* The checks and output extents shared by both convolutions; kernel_h and kernel_w come
  * from the filter shape. */
@@ -404,8 +399,6 @@ const dv_op_info dv_info_QDEPTHWISE_CONV2D = {"qdepthwise_conv2d", 5, 5, 1,
  *                     act_min, act_max)
  *
  * with acc in wrapping int32. */
-enum { QFC_INPUT_OFFSET, QFC_FILTER_OFFSET, QFC_OUTPUT_OFFSET, QFC_ACT_MIN, QFC_ACT_MAX,
-       QFC_ROUNDING, QFC_N_ATTRS };
 
 static const char *qfully_connected_infer(const dv_attrs *attrs, uint32_t n_in,
                                           const dv_shape *in, uint32_t n_out, dv_shape *out)
@@ -482,8 +475,6 @@ const dv_op_info dv_info_QFULLY_CONNECTED = {"qfully_connected", 5, 5, 1,
  *
  * Max: y = clamp(max(-128, the k values), act_min, act_max). TFLite starts from int8's lowest
  * value; the -128 only matters for values outside int8, which TFLite cannot hold. */
-enum { QP_FILTER_H, QP_FILTER_W, QP_STRIDE_H, QP_STRIDE_W, QP_PAD_TOP, QP_PAD_LEFT,
-       QP_PAD_BOTTOM, QP_PAD_RIGHT, QP_ACT_MIN, QP_ACT_MAX, QP_N_ATTRS };
 
 /* Every window must overlap the input: the first starts at -pad_before and must end past 0,
  * the last starts at (out - 1) * stride - pad_before and must start before the end; windows
@@ -611,8 +602,6 @@ const dv_op_info dv_info_QMAX_POOL2D = {"qmax_pool2d", 1, 1, 1, qpool_infer, qma
  * where sum - input_zero_point * count is reduced modulo 2^32 (TFLite computes it in int64 and
  * casts to int32) and shift - e >= -31. infer requires 0 <= multiplier and
  * -31 <= shift <= 30, QuantizeMultiplier's range, so that m stays in int32. */
-enum { QM_AXIS_MASK, QM_KEEP_DIMS, QM_INPUT_ZERO_POINT, QM_OUTPUT_ZERO_POINT, QM_MULTIPLIER,
-       QM_SHIFT, QM_ROUNDING, QM_N_ATTRS };
 
 static const char *qmean_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
                                uint32_t n_out, dv_shape *out)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../ops/nn_attrs.h"
+#include "../ops/qnn_attrs.h"
 #include "../ops/quant.h"
 #include "../vm/error.h"
 #include "../vm/module.h"
@@ -299,12 +300,6 @@ static void dense_bounds(const detvm_module *m, const vm_instr *ins, sc_bounds *
 }
 
 /* The TFLite kernels' attribute layouts, as documented at each kernel in ops/qnn.c. */
-enum { QC_PAD_TOP = 4, QC_PAD_LEFT, QC_PAD_BOTTOM, QC_PAD_RIGHT, QC_INPUT_OFFSET,
-       QC_OUTPUT_OFFSET, QC_ACT_MIN, QC_ACT_MAX, QC_ROUNDING };
-enum { QFC_INPUT_OFFSET, QFC_FILTER_OFFSET, QFC_OUTPUT_OFFSET, QFC_ACT_MIN, QFC_ACT_MAX,
-       QFC_ROUNDING };
-enum { QP_FILTER_H, QP_FILTER_W, QP_ACT_MIN = 8, QP_ACT_MAX };
-enum { QM_INPUT_ZERO_POINT = 2, QM_MULTIPLIER = 4, QM_SHIFT, QM_ROUNDING };
 
 static void qconv_bounds(const detvm_module *m, const vm_instr *ins, int depthwise, sc_bounds *b)
 {
