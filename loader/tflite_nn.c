@@ -328,7 +328,7 @@ static detvm_status import_conv(tfl_import *ctx, const tfl_operator *op, int dep
     if (st == DETVM_OK)
         st = emit_with_channels(ctx, op, depthwise ? DV_OP_QDEPTHWISE_CONV2D : DV_OP_QCONV2D, data,
                                 weights, n_channels, multiplier, shift, y, attrs,
-                                depthwise ? 14 : 13, err);
+                                depthwise ? QDW_N_ATTRS : QCONV_N_ATTRS, err);
     free(multiplier);
     return st;
 }
@@ -443,7 +443,7 @@ detvm_status tfl_import_fully_connected(tfl_import *ctx, const tfl_operator *op,
         [QFC_ROUNDING] = tfl_rounding(ctx)};
     if (st == DETVM_OK)
         st = emit_with_channels(ctx, op, DV_OP_QFULLY_CONNECTED, data, filter, units, multiplier,
-                                shift, result, attrs, 6, err);
+                                shift, result, attrs, QFC_N_ATTRS, err);
     free(multiplier);
     if (st == DETVM_OK && !direct) {
         int32_t shape[DV_MAX_NDIM];
