@@ -67,7 +67,22 @@ bench: $(BUILD)/bench/bench_models
 	else echo "bench: $(SHARED) is absent, nothing to measure"; fi
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-det
 
 .PHONY: all test bench clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# The determinism matrix (tests/determinism.sh): the runtime core and a conformance runner built
+# with gcc -O0, gcc -O3 -march=native, clang, -m32, and for aarch64 and s390x under qemu-user,
+# must all give the host's trace roots on every case. determinism-ci: the CI subset.
+$(BUILD)/determinism_prepare: tests/determinism_prepare.c tests/determinism.h tests/corpus.h \
+                              $(BUILD)/libdetvm.a
+	$(CC) $(CFLAGS) -Ivm -o $@ $< $(BUILD)/libdetvm.a $(HOST_LIBS)
+
+determinism: $(BUILD)/determinism_prepare
+	@BUILD=$(BUILD) DETVM_SHARED=$(SHARED) sh tests/determinism.sh
+
+determinism-ci: $(BUILD)/determinism_prepare
+	@BUILD=$(BUILD) DETVM_SHARED=$(SHARED) sh tests/determinism.sh --ci
+
+.PHONY: determinism determinism-ci

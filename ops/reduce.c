@@ -97,7 +97,7 @@ static int32_t wrap_i32(uint32_t u)
  * modulo 2^32, and MAX is order-free. */
 static void reduce_run(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *out, int is_max)
 {
-    reduce_plan plan;
+    reduce_plan plan = {0};
     plan_reduce(attrs, in->shape.ndim, &plan); /* infer accepted it */
     const uint32_t ndim = in->shape.ndim;
     const uint32_t *dim = in->shape.dim;

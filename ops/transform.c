@@ -407,7 +407,7 @@ static void strided_slice_run(const dv_attrs *a, uint32_t n_in, const dv_tensor 
     int64_t in_stride[DV_MAX_NDIM], step[DV_MAX_NDIM], base = 0;
     row_major_strides(&in->shape, in_stride);
     for (uint32_t i = 0; i < ndim; i++) {
-        slice_axis s;
+        slice_axis s = {0, 0};
         strided_slice_axis(in->shape.dim[i], a->v[i], a->v[ndim + i], a->v[2 * ndim + i], &s);
         base += s.first * in_stride[i];
         step[i] = a->v[2 * ndim + i] * in_stride[i];

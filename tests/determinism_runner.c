@@ -36,9 +36,9 @@ int main(int argc, char **argv)
     }
     printf("# variant %s, %ld thread%s\n", variant, threads, threads == 1 ? "" : "s");
     failures = det_run_manifest(work, stdout);
-    if (fflush(stdout) != 0 || failures != 0) {
+    if (failures > 0)
         fprintf(stderr, "determinism_runner: %d items could not be run\n", failures);
+    if (fflush(stdout) != 0 || failures != 0)
         return 1;
-    }
     return 0;
 }

@@ -65,9 +65,10 @@ detvm_status detvm_session_new(const detvm_module *m, detvm_session **out, detvm
     s->segment.n_steps = m->n_instrs;
     s->segment.scratch = s->arena + m->arena_bytes / 4;
     if (s->device->prepare(&s->segment, &s->device_handle) != 0) {
+        const char *device = s->device->name;
         detvm_session_free(s);
         return dv_fail(err, DETVM_ERUNTIME, "session: device %s could not prepare the segment",
-                       s->device->name);
+                       device);
     }
     *out = s;
     return DETVM_OK;
