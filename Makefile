@@ -45,7 +45,7 @@ $(BUILD)/libcvm_runtime.so: $(COMPAT_OBJ) $(LIB_OBJ)
 $(BUILD)/detvm: $(CLI_OBJ) $(BUILD)/libdetvm.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libdetvm.a $(HOST_LIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libdetvm.a tests/check.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libdetvm.a $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iloader -Iops -Ivm -o $@ $< $(BUILD)/libdetvm.a $(HOST_LIBS) -ldl
 

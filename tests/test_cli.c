@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "corpus.h"
+#include "cli_run.h"
 #include "module_format.h"
 
 #define FIXTURE "fixtures/cvm/chain_23"
@@ -18,64 +19,6 @@
 #define INPUT FIXTURE "/input.bin"
 #define EXPECTED FIXTURE "/expected.bin"
 #define FIXTURE_TFLITE "fixtures/tflite/hello_world_int8"
-
-static char detvm[1024];  /* the binary */
-static char tmp_dir[1024]; /* every output of the tests, removed at the end */
-
-/* What one command did: exit status (-1 when it did not exit normally), stdout, stderr. */
-typedef struct {
-    int status;
-    char *out, *err;
-} result;
-
-static void tmp_path(char *buf, size_t cap, const char *name)
-{
-    snprintf(buf, cap, "%s/%s", tmp_dir, name);
-}
-
-/* Appends ARG to the command line in single quotes (a quote inside becomes '\''). */
-static void append_quoted(char *line, size_t cap, const char *arg)
-{
-    size_t used = strlen(line);
-    used += (size_t)snprintf(line + used, used < cap ? cap - used : 0, " '");
-    for (const char *c = arg; *c && used < cap; c++)
-        used += (size_t)snprintf(line + used, cap - used, *c == '\'' ? "'\\''" : "%c", *c);
-    if (used < cap)
-        snprintf(line + used, cap - used, "'");
-}
-
-/* Runs detvm with the NULL-terminated arguments, capturing stdout and stderr. */
-static void cli_argv(result *r, const char *const *argv)
-{
-    free(r->out);
-    free(r->err);
-    char out_path[1100], err_path[1100], line[8192];
-    tmp_path(out_path, sizeof out_path, "cli.stdout");
-    tmp_path(err_path, sizeof err_path, "cli.stderr");
-    line[0] = 0;
-    append_quoted(line, sizeof line, detvm);
-    for (; *argv; argv++)
-        append_quoted(line, sizeof line, *argv);
-    size_t used = strlen(line);
-    snprintf(line + used, sizeof line - used, " >");
-    append_quoted(line, sizeof line, out_path);
-    used = strlen(line);
-    snprintf(line + used, sizeof line - used, " 2>");
-    append_quoted(line, sizeof line, err_path);
-    int st = system(line);
-    r->status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    size_t len;
-    r->out = (char *)read_file(out_path, &len);
-    r->err = (char *)read_file(err_path, &len);
-    if (!r->out)
-        r->out = strdup("");
-    if (!r->err)
-        r->err = strdup("");
-    unlink(out_path);
-    unlink(err_path);
-}
-
-#define CLI(r, ...) cli_argv(r, (const char *const[]){__VA_ARGS__, NULL})
 
 static int count_lines(const char *s)
 {
@@ -678,45 +621,14 @@ static void test_verification_commands(void)
     free(r.err);
 }
 
-static void remove_tmp_dir(void)
-{
-    DIR *d = opendir(tmp_dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    int leftovers = 0;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (strstr(e->d_name, ".tmp."))
-            leftovers++;
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", tmp_dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    CHECK(leftovers == 0, "%d temporary files left behind", leftovers);
-    CHECK(rmdir(tmp_dir) == 0, "remove %s", tmp_dir);
-}
-
 int main(void)
 {
-    const char *build = getenv("BUILD");
-    snprintf(detvm, sizeof detvm, "%s/detvm", build && *build ? build : "build");
-    if (access(detvm, X_OK) != 0) {
-        CHECK(0, "%s is missing (run make first, from the repository root)", detvm);
-        return check_summary("test_cli");
-    }
     if (!file_exists(SYMBOL)) {
         CHECK(0, "%s is missing (run the test from the repository root)", SYMBOL);
         return check_summary("test_cli");
     }
-    const char *tmp = getenv("TMPDIR");
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/detvm_cli_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(tmp_dir)) {
-        CHECK(0, "mkdtemp %s failed", tmp_dir);
+    if (cli_setup("cli") != 0)
         return check_summary("test_cli");
-    }
     test_run();
     test_compile();
     test_bad_input();

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "corpus.h"
+#include "cli_run.h"
 #include "detvm.h"
 
 #define FIXTURE "fixtures/cvm/chain_23"
@@ -40,8 +41,6 @@
     "\x01" "a" "\x01" "b" "\x01" "c" "\x02\x04" "avx2" "\x09" "reference"
 #define TAIL(s) s, sizeof s - 1
 
-static char detvm[1024];
-static char tmp_dir[1024];
 
 /* ---- the API ------------------------------------------------------------------------------ */
 
@@ -401,55 +400,7 @@ static void test_hostile(void)
 
 /* ---- the command -------------------------------------------------------------------------- */
 
-typedef struct {
-    int status;
-    char *out, *err;
-} result;
 
-static void tmp_path(char *buf, size_t cap, const char *name)
-{
-    snprintf(buf, cap, "%s/%s", tmp_dir, name);
-}
-
-static void append_quoted(char *line, size_t cap, const char *arg)
-{
-    size_t used = strlen(line);
-    used += (size_t)snprintf(line + used, used < cap ? cap - used : 0, " '");
-    for (const char *c = arg; *c && used < cap; c++)
-        used += (size_t)snprintf(line + used, cap - used, *c == '\'' ? "'\\''" : "%c", *c);
-    if (used < cap)
-        snprintf(line + used, cap - used, "'");
-}
-
-/* Runs detvm with the NULL-terminated arguments, capturing stdout and stderr. */
-static void cli_argv(result *r, const char *const *argv)
-{
-    free(r->out);
-    free(r->err);
-    char out_path[1100], err_path[1100], line[8192] = "";
-    tmp_path(out_path, sizeof out_path, "cli.stdout");
-    tmp_path(err_path, sizeof err_path, "cli.stderr");
-    append_quoted(line, sizeof line, detvm);
-    for (; *argv; argv++)
-        append_quoted(line, sizeof line, *argv);
-    strcat(line, " >");
-    append_quoted(line, sizeof line, out_path);
-    strcat(line, " 2>");
-    append_quoted(line, sizeof line, err_path);
-    int st = system(line);
-    r->status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    size_t len;
-    r->out = (char *)read_file(out_path, &len);
-    r->err = (char *)read_file(err_path, &len);
-    if (!r->out)
-        r->out = strdup("");
-    if (!r->err)
-        r->err = strdup("");
-    unlink(out_path);
-    unlink(err_path);
-}
-
-#define CLI(r, ...) cli_argv(r, (const char *const[]){__VA_ARGS__, NULL})
 
 /* One line on stderr, starting with "detvm". */
 static int one_line_message(const char *s)
@@ -778,26 +729,6 @@ static void test_bad_keys(const char *key, const char *pub)
     free(r.err);
 }
 
-static void remove_tmp_dir(void)
-{
-    DIR *d = opendir(tmp_dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    int leftovers = 0;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        leftovers += strstr(e->d_name, ".tmp.") != NULL;
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", tmp_dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    CHECK(leftovers == 0, "%d temporary files left behind", leftovers);
-    CHECK(rmdir(tmp_dir) == 0, "remove %s", tmp_dir);
-}
-
 int main(void)
 {
     if (!file_exists(SYMBOL)) {
@@ -814,18 +745,8 @@ int main(void)
     test_misuse();
     test_hostile();
 
-    const char *build = getenv("BUILD");
-    snprintf(detvm, sizeof detvm, "%s/detvm", build && *build ? build : "build");
-    if (access(detvm, X_OK) != 0) {
-        CHECK(0, "%s is missing (run make first, from the repository root)", detvm);
+    if (cli_setup("receipt") != 0)
         return check_summary("test_receipt");
-    }
-    const char *tmp = getenv("TMPDIR");
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/detvm_receipt_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(tmp_dir)) {
-        CHECK(0, "mkdtemp %s failed", tmp_dir);
-        return check_summary("test_receipt");
-    }
     char key[1100], pub[1100], key2[1100], pub2[1100];
     tmp_path(key, sizeof key, "signer.key");
     tmp_path(pub, sizeof pub, "signer.key.pub");

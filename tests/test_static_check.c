@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "corpus.h"
+#include "cli_run.h"
 #include "detvm.h"
 #include "ir.h"
 #include "module.h"
@@ -167,30 +168,13 @@ static uint32_t count_failed(const findings *fs, const char *what)
 
 /* ---- the command, through the shell ------------------------------------------------------ */
 
-static char detvm_bin[1024], tmp_dir[1024];
-
-typedef struct {
-    int status;
-    char *out, *err;
-} result;
-
+/* `detvm verify ARGS` (ARGS shell-quoted); the caller frees the result. */
 static void run_cli(result *r, const char *args)
 {
-    char line[4096], out_path[1100], err_path[1100];
-    snprintf(out_path, sizeof out_path, "%s/out", tmp_dir);
-    snprintf(err_path, sizeof err_path, "%s/err", tmp_dir);
-    snprintf(line, sizeof line, "%s verify %s >%s 2>%s", detvm_bin, args, out_path, err_path);
-    int st = system(line);
-    r->status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    size_t len;
-    r->out = (char *)read_file(out_path, &len);
-    r->err = (char *)read_file(err_path, &len);
-    if (!r->out)
-        r->out = strdup("");
-    if (!r->err)
-        r->err = strdup("");
-    unlink(out_path);
-    unlink(err_path);
+    char line[4096];
+    snprintf(line, sizeof line, "verify %s", args);
+    r->out = r->err = NULL;
+    cli_shell(r, line);
 }
 
 static void free_result(result *r)
@@ -1038,10 +1022,8 @@ static void test_tflite_models(findings *fs)
 
 int main(void)
 {
-    const char *build = getenv("BUILD");
-    snprintf(detvm_bin, sizeof detvm_bin, "%s/detvm", build && *build ? build : "build");
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/detvm_static_check_%d", (int)getpid());
-    mkdir(tmp_dir, 0700);
+    if (cli_setup("static_check") != 0)
+        return check_summary("test_static_check");
     findings fs = {0};
     test_chain_by_hand(&fs);
     test_hello_exhaustive(&fs);
@@ -1056,9 +1038,6 @@ int main(void)
     test_corpus(&fs);
     test_tflite_models(&fs);
     free(fs.all);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmp_dir);
+    remove_tmp_dir();
     return check_summary("test_static_check");
 }
