@@ -10,6 +10,7 @@
  *
  * Uses only fixtures/cvm/chain_23 and inputs made here. Each scenario is one CHECK that counts
  * its cases and quotes the first bad one. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 
@@ -1970,6 +1971,38 @@ static void test_meta_attacks(void)
         }
     }
     free(meta);
+
+    /* the bindings' quantization (TFLite modules) and the rounding of requantizing ops */
+    uint32_t n_bindings = 1 + dvm_u32(outputs->v);
+    uint8_t quant[12 * (1 + 64) + 12];
+    const float scales[] = {0.5f, 1e-30f, 0.0f, -1.0f, NAN, INFINITY, 1e31f};
+    for (size_t v = 0; v < sizeof scales / sizeof scales[0]; v++) {
+        for (uint32_t flags = 0; flags <= 2; flags++) {
+            for (uint32_t b = 0; b < n_bindings + 1; b++) {
+                uint32_t bits;
+                memcpy(&bits, &scales[v], 4);
+                dvm_put_u32(quant + 12 * b, bits);
+                dvm_put_u32(quant + 12 * b + 4, (uint32_t)-3);
+                dvm_put_u32(quant + 12 * b + 8, flags);
+            }
+            int bad = !(scales[v] > 0 && scales[v] < 1e30f) || flags > 1;
+            try_meta(DVM_META_IO_QUANT, quant, 12 * n_bindings, bad,
+                     WHAT("META io quantization scale %g flags %u", (double)scales[v], flags));
+            try_meta(DVM_META_IO_QUANT, quant, 12 * (n_bindings - 1), 1,
+                     WHAT("META io quantization, one binding short (scale %g)",
+                          (double)scales[v]));
+            try_meta(DVM_META_IO_QUANT, quant, 12 * (n_bindings + 1), 1,
+                     WHAT("META io quantization, one binding too many (scale %g)",
+                          (double)scales[v]));
+        }
+    }
+    const uint32_t roundings[] = {0, 1, 2, UINT32_MAX};
+    for (size_t v = 0; v < sizeof roundings / sizeof roundings[0]; v++) {
+        dvm_put_u32(raw, roundings[v]);
+        try_meta(DVM_META_ROUNDING, raw, 4, roundings[v] > 1,
+                 WHAT("META rounding %u", roundings[v]));
+        try_meta(DVM_META_ROUNDING, raw, 3, 1, WHAT("META rounding %u in 3 bytes", roundings[v]));
+    }
     TALLY_CHECK("META attacks");
 }
 
