@@ -51,22 +51,14 @@ static int source_of(const detvm_module *m, uint32_t t, uint32_t before, uint32_
 typedef struct {
     const detvm_module *m;
     uint32_t step;
-    int32_t **copies;          /* per step p < step: its outputs, one after another, or NULL */
+    uint8_t *needed;           /* per step: its outputs are inputs of the proved step */
+    int32_t **copies;          /* per needed step: its outputs, one after another */
 } capture;
 
 static int keep_producers(void *user, const detvm_step *st)
 {
     capture *c = user;
-    if (st->index >= c->step)
-        return 0;
-    const vm_instr *target = &c->m->instrs[c->step];
-    int needed = 0;
-    for (uint32_t j = 0; j < target->n_in; j++) {
-        uint32_t p;
-        if (source_of(c->m, target->operands[j], c->step, &p) == FROM_STEP && p == st->index)
-            needed = 1;
-    }
-    if (!needed || c->copies[st->index])
+    if (st->index >= c->step || !c->needed[st->index] || c->copies[st->index])
         return 0;
     uint64_t total = 0;
     for (uint32_t o = 0; o < st->n_outputs; o++)
@@ -147,12 +139,18 @@ detvm_status detvm_prove_step(const detvm_module *m, detvm_session *s, const voi
     if (step >= m->n_instrs)
         return dv_fail(err, DETVM_EINVALID, "prove: step %u out of range (%u instructions)",
                        step, m->n_instrs);
-    capture c = {m, step, calloc(m->n_instrs, sizeof(int32_t *))};
+    capture c = {m, step, calloc(m->n_instrs, 1), calloc(m->n_instrs, sizeof(int32_t *))};
     detvm_module_info info;
     detvm_module_get_info(m, &info);
     uint8_t *output = malloc(info.output_len + 1);
-    detvm_status st = c.copies && output ? detvm_session_set_trace(s, mode, err)
-                                         : dv_fail(err, DETVM_ERUNTIME, "prove: out of memory");
+    detvm_status st = c.needed && c.copies && output
+                          ? detvm_session_set_trace(s, mode, err)
+                          : dv_fail(err, DETVM_ERUNTIME, "prove: out of memory");
+    for (uint32_t j = 0; !st && j < m->instrs[step].n_in; j++) {
+        uint32_t p;
+        if (source_of(m, m->instrs[step].operands[j], step, &p) == FROM_STEP)
+            c.needed[p] = 1;
+    }
     if (!st) {
         detvm_session_set_hook(s, keep_producers, &c);
         st = detvm_run(s, input, input_len, output, info.output_len, err);
@@ -175,6 +173,7 @@ detvm_status detvm_prove_step(const detvm_module *m, detvm_session *s, const voi
     for (uint32_t k = 0; c.copies && k < m->n_instrs; k++)
         free(c.copies[k]);
     free(c.copies);
+    free(c.needed);
     free(output);
     return st;
 }
