@@ -27,6 +27,15 @@ uint32_t detvm_trace_digest_len(detvm_trace_mode mode)
     return mode == DETVM_TRACE_FAST ? 16 : mode == DETVM_TRACE_SECURE ? 32 : 0;
 }
 
+static void hash_add(hasher *h, const void *data, size_t len)
+{
+    if (h->mode == DETVM_TRACE_FAST)
+        XXH3_128bits_update(&h->u.fast, data, len);
+    else
+        vm_blake2b_update(&h->u.secure, data, len);
+}
+
+/* Starts a hash with its one-byte domain tag. */
 static void hash_begin(hasher *h, detvm_trace_mode mode, uint8_t domain)
 {
     h->mode = mode;
@@ -34,18 +43,7 @@ static void hash_begin(hasher *h, detvm_trace_mode mode, uint8_t domain)
         XXH3_128bits_reset(&h->u.fast);
     else
         vm_blake2b_init(&h->u.secure, 32);
-    if (mode == DETVM_TRACE_FAST)
-        XXH3_128bits_update(&h->u.fast, &domain, 1);
-    else
-        vm_blake2b_update(&h->u.secure, &domain, 1);
-}
-
-static void hash_add(hasher *h, const void *data, size_t len)
-{
-    if (h->mode == DETVM_TRACE_FAST)
-        XXH3_128bits_update(&h->u.fast, data, len);
-    else
-        vm_blake2b_update(&h->u.secure, data, len);
+    hash_add(h, &domain, 1);
 }
 
 static void hash_u32(hasher *h, uint32_t v)
