@@ -10,6 +10,7 @@
  * - one-step proofs for every step, a forged proof (consistent hashes, wrong output) judged
  *   wrong, altered proofs refused. */
 #include <sodium.h>
+#include <unistd.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -311,11 +312,16 @@ static void check_bisect(void)
     size_t n;
     uint8_t *in = read_file(FIXTURE "/input.bin", &n);
     in[n - 1] ^= 0x40;
-    FILE *f = fopen("build-trace-input.tmp", "wb");
-    fwrite(in, 1, n, f);
-    fclose(f);
-    uint8_t *b = trace_bytes("build-trace-input.tmp", DETVM_TRACE_FAST, &lb);
-    remove("build-trace-input.tmp");
+    char other[1100];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(other, sizeof other, "%s/detvm_trace_input_%d.bin", tmp && *tmp ? tmp : "/tmp",
+             (int)getpid());
+    FILE *f = fopen(other, "wb");
+    CHECK(f && fwrite(in, 1, n, f) == n, "write %s", other);
+    if (f)
+        fclose(f);
+    uint8_t *b = trace_bytes(other, DETVM_TRACE_FAST, &lb);
+    remove(other);
     detvm_trace_file *ta = NULL, *tb = NULL;
     detvm_error err = {0};
     detvm_bisect_result r;
