@@ -12,11 +12,11 @@ endif
 
 OPT ?= -O3
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CFLAGS += -std=c11 $(OPT) -g $(WARN) -fPIC -D_POSIX_C_SOURCE=200809L $(SANFLAGS) -Iinclude
+CFLAGS += -std=c11 $(OPT) -g $(WARN) -ffp-contract=off -fPIC -D_POSIX_C_SOURCE=200809L $(SANFLAGS) -Iinclude
 LDFLAGS += $(SANFLAGS)
 HOST_LIBS := -ljansson -lsodium -lxxhash -lsqlite3 -lm
 
-CORE_SRC := $(wildcard ops/*.c) $(wildcard hal/*.c) $(wildcard vm/*.c)
+CORE_SRC := $(wildcard ops/*.c) $(wildcard hal/*.c) $(wildcard hal/*/*.c) $(wildcard vm/*.c)
 HOST_SRC := $(wildcard loader/*.c) $(wildcard verify/*.c) $(wildcard registry/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC) $(HOST_SRC))
 COMPAT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard compat/*.c))

@@ -59,6 +59,29 @@ detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
                                   const detvm_tflite_options *options, uint8_t **module,
                                   size_t *module_len, detvm_error *err);
 
+/* The K210 KPU's arithmetic for kmodels: nncase v0.2's (the default, which the nncase
+ * simulator computes) or v0.1's and the Kendryte SDK's (activation segment chosen with
+ * start_x <= x, round-half-up shifts). */
+typedef enum {
+    DETVM_KPU_NNCASE_V02 = 0,
+    DETVM_KPU_SDK = 1
+} detvm_kpu_semantics;
+
+typedef struct {
+    detvm_kpu_semantics kpu;
+} detvm_kmodel_options;
+
+/* Nonzero when the bytes begin like a kmodel v3 or v4. */
+int detvm_is_kmodel(const uint8_t *bytes, size_t len);
+
+/* Compiles a K210 kmodel (v3 or v4) into module bytes, allocated with malloc. `options` may be
+ * NULL (nncase v0.2 semantics). KPU layers run on the k210 device when it is present (on a
+ * host, its emulator) and otherwise on the CPU, with the same bytes; float CPU layers run in
+ * strict IEEE single precision and are outside the integer contract. */
+detvm_status detvm_compile_kmodel(const uint8_t *kmodel, size_t kmodel_len,
+                                  const detvm_kmodel_options *options, uint8_t **module,
+                                  size_t *module_len, detvm_error *err);
+
 /* Reads a whole file into malloc'd bytes (with a NUL after them, which len leaves out). */
 detvm_status detvm_read_file(const char *path, uint8_t **data, size_t *len, detvm_error *err);
 
@@ -105,7 +128,7 @@ typedef struct {
     detvm_postprocess postprocess;
     char version[32];          /* the source graph's version string */
     char postprocess_name[32]; /* "", "argmax", "detection" as in the source, or "separate" */
-    char source_format[16];    /* "cvm" or "tflite" */
+    char source_format[16];    /* "cvm", "tflite" or "kmodel" */
     char rounding[8];          /* "double" or "single" for TFLite modules, else "" */
 } detvm_module_info;
 
@@ -145,7 +168,8 @@ typedef enum {
     DETVM_DTYPE_INT32 = 0,
     DETVM_DTYPE_INT8 = 1,
     DETVM_DTYPE_UINT8 = 2,
-    DETVM_DTYPE_INT16 = 3
+    DETVM_DTYPE_INT16 = 3,
+    DETVM_DTYPE_FLOAT32 = 4    /* IEEE-754 single, little-endian (kmodel float layers) */
 } detvm_dtype;
 
 /* An input or output binding. For TFLite modules (layout "separate") the outputs follow one
@@ -490,6 +514,243 @@ typedef struct {
  * message names the first), DETVM_ERUNTIME when memory runs out. */
 detvm_status detvm_verify_module(const detvm_module *module, detvm_finding_fn fn, void *user,
                                  detvm_verify_summary *summary, detvm_error *err);
+
+/* ---- Registry (registry/) -----------------------------------------------------------------
+ *
+ * An SQLite database of modules, named model versions, recorded runs and their audits (the
+ * schema and its guarantees are in docs/registry.md). Modules are stored once, by module id.
+ * A model reference is "NAME" (its latest version) or "NAME@VERSION". A handle is one
+ * connection, for one thread at a time; any number of processes may share a database. A
+ * committed record survives the writer being killed; with DETVM_REGISTRY_SYNC_FULL it also
+ * survives a power loss. */
+typedef struct detvm_registry detvm_registry;
+
+#define DETVM_REGISTRY_NAME_MAX 128     /* bytes of a model name */
+#define DETVM_REGISTRY_VERSION_MAX 64   /* bytes of a version */
+#define DETVM_REGISTRY_TAG_MAX 64       /* bytes of a tag */
+#define DETVM_REGISTRY_TAGS_MAX 16      /* tags per model version */
+#define DETVM_REGISTRY_TEXT_MAX 512     /* bytes of a stored path or list */
+
+/* detvm_registry_open flags: fsync every commit (synchronous=FULL) instead of at checkpoints. */
+#define DETVM_REGISTRY_SYNC_FULL 1u
+
+/* The database path when none is given: $DETVM_REGISTRY, else $XDG_DATA_HOME/detvm/registry.db,
+ * else $HOME/.local/share/detvm/registry.db. */
+detvm_status detvm_registry_default_path(char *path, size_t cap, detvm_error *err);
+
+/* Opens the database at `path` (NULL: the default path), creating it and its folders when
+ * absent, and brings its schema up to date. A file that is not a detvm registry is refused
+ * untouched. */
+detvm_status detvm_registry_open(const char *path, unsigned flags, detvm_registry **registry,
+                                 detvm_error *err);
+void detvm_registry_close(detvm_registry *registry);
+/* The database file the handle opened. */
+const char *detvm_registry_file(const detvm_registry *registry);
+
+/* Which models may be loaded from the registry (detvm_registry_load, records of runs of a
+ * registry model, audits). Whatever the policy, a model whose stored signature does not verify
+ * is refused. With require_signed, so is a model without a signature by a trusted key: one in
+ * the registry's list (detvm_registry_trust_add) or among the n_keys 32-byte keys of `keys`. */
+typedef struct {
+    int require_signed;
+    const uint8_t *keys;
+    uint32_t n_keys;
+} detvm_trust_policy;
+
+detvm_status detvm_registry_set_policy(detvm_registry *registry,
+                                       const detvm_trust_policy *policy, detvm_error *err);
+
+typedef struct {
+    char path[DETVM_REGISTRY_TEXT_MAX + 1];  /* as given to detvm_registry_add */
+    uint64_t size;
+    uint8_t hash[32];                        /* BLAKE2b-256 of the file's bytes */
+} detvm_source_file;
+
+/* One model version. The signature is Ed25519 over the 32-byte module id. */
+typedef struct {
+    int64_t id;
+    char name[DETVM_REGISTRY_NAME_MAX + 1];
+    char version[DETVM_REGISTRY_VERSION_MAX + 1];
+    uint8_t module_id[32];
+    uint64_t size;                 /* module bytes */
+    char source_format[16];        /* "cvm" or "tflite" */
+    char given_format[8];          /* what was added: "cvm", "tflite" or "dvm" (a module) */
+    char producer[64];             /* the engine that compiled the module */
+    uint8_t source_hash[32];       /* the module's own record of its source files */
+    uint32_t n_tags;
+    char tags[DETVM_REGISTRY_TAGS_MAX][DETVM_REGISTRY_TAG_MAX + 1];
+    uint32_t n_sources;            /* 0 (added from bytes), 1 or 2 (graph JSON and params) */
+    detvm_source_file sources[2];
+    int is_signed;
+    int signature_valid;           /* the signature verifies over the module id */
+    int signer_trusted;            /* the signer is in the registry's list of trusted keys */
+    uint8_t signer[DETVM_PUBLIC_KEY_BYTES];
+    uint8_t signature[DETVM_SIGNATURE_BYTES];
+    int64_t created;               /* nanoseconds since 1970-01-01 UTC */
+} detvm_model_record;
+
+typedef struct {
+    const char *name;                    /* letters, digits, '.', '_', '-', '/'; required */
+    const char *version;                 /* NULL: one above the name's highest integer version */
+    const char *const *tags;             /* printable ASCII without spaces */
+    uint32_t n_tags;
+    const uint8_t *secret_key;           /* signs the model; NULL: unsigned */
+    const detvm_tflite_options *tflite;  /* for .tflite files; NULL: the defaults */
+} detvm_model_add_options;
+
+/* Reads a model from files as detvm_load_model_files does (a module, a .tflite file, or a CVM
+ * graph JSON with its params), compiles it, and stores it as name@version with the files'
+ * hashes. Adding a module that is already stored, under any name, stores no second copy. */
+detvm_status detvm_registry_add(detvm_registry *registry, const char *model_path,
+                                const char *params_path, const detvm_model_add_options *options,
+                                detvm_model_record *record, detvm_error *err);
+/* The same from module bytes (no source files). */
+detvm_status detvm_registry_add_module(detvm_registry *registry, const uint8_t *module,
+                                       size_t module_len, const detvm_model_add_options *options,
+                                       detvm_model_record *record, detvm_error *err);
+
+/* The record of a reference, without applying the trust policy. */
+detvm_status detvm_registry_model(detvm_registry *registry, const char *ref,
+                                  detvm_model_record *record, detvm_error *err);
+
+/* Calls fn for each model version (only those of `name` unless it is NULL), by name, then
+ * newest first; a nonzero return from fn stops the listing. */
+typedef int (*detvm_model_fn)(void *user, const detvm_model_record *record);
+detvm_status detvm_registry_models(detvm_registry *registry, const char *name, detvm_model_fn fn,
+                                   void *user, detvm_error *err);
+
+/* The stored module bytes of a reference (malloc'd), after applying the trust policy and
+ * checking that they load and hash to their module id. `record` may be NULL. */
+detvm_status detvm_registry_load(detvm_registry *registry, const char *ref, uint8_t **module,
+                                 size_t *module_len, detvm_model_record *record,
+                                 detvm_error *err);
+
+/* Removes NAME@VERSION, or every version of NAME; stored modules that no model and no run
+ * refers to any more go with them. */
+detvm_status detvm_registry_remove(detvm_registry *registry, const char *ref, uint32_t *removed,
+                                   detvm_error *err);
+
+/* Signs a model version (replacing any signature it had). */
+detvm_status detvm_registry_sign(detvm_registry *registry, const char *ref,
+                                 const uint8_t secret_key[DETVM_SECRET_KEY_BYTES],
+                                 detvm_model_record *record, detvm_error *err);
+
+/* The registry's list of trusted public keys. */
+detvm_status detvm_registry_trust_add(detvm_registry *registry,
+                                      const uint8_t public_key[DETVM_PUBLIC_KEY_BYTES],
+                                      detvm_error *err);
+detvm_status detvm_registry_trust_remove(detvm_registry *registry,
+                                         const uint8_t public_key[DETVM_PUBLIC_KEY_BYTES],
+                                         detvm_error *err);
+typedef int (*detvm_key_fn)(void *user, const uint8_t public_key[DETVM_PUBLIC_KEY_BYTES],
+                            int64_t added);
+detvm_status detvm_registry_trusted_keys(detvm_registry *registry, detvm_key_fn fn, void *user,
+                                         detvm_error *err);
+
+/* Recording a run: the session's last run, traced from start to end (detvm_session_set_trace),
+ * on `input`, having written `output`. The record holds the module (stored if it is not yet),
+ * the input hash (and the input bytes with store_input), the output hash, the trace root and
+ * every step's output hash, a receipt (detvm_receipt_make), the engine version, devices,
+ * kernel variants, duration and time. */
+typedef struct {
+    const char *model, *version;  /* the registry model that ran; NULL: the latest model
+                                     version holding the module, if any */
+    int store_input;
+    const uint8_t *secret_key;    /* signs the receipt; NULL: the registry's own key, kept
+                                     beside the database (FILE.key, mode 0600) */
+    uint64_t duration_ns;         /* the run's time, as the caller measured it */
+} detvm_record_options;
+
+detvm_status detvm_registry_record(detvm_registry *registry, const detvm_session *session,
+                                   const void *input, size_t input_len, const void *output,
+                                   size_t output_len, const detvm_record_options *options,
+                                   int64_t *run_id, detvm_error *err);
+
+typedef struct {
+    int64_t id;
+    char model[DETVM_REGISTRY_NAME_MAX + 1];        /* "" when the module had no name */
+    char version[DETVM_REGISTRY_VERSION_MAX + 1];
+    uint8_t module_id[32];
+    uint8_t input_hash[32], output_hash[32];        /* BLAKE2b-256 */
+    uint64_t input_len, output_len;
+    int has_input;                                  /* the input bytes are stored */
+    detvm_trace_mode mode;
+    uint32_t n_steps;
+    uint8_t trace_root[DETVM_DIGEST_MAX];
+    uint64_t gas;
+    char engine_version[DETVM_RECEIPT_NAME_MAX + 1];
+    char devices[DETVM_REGISTRY_TEXT_MAX + 1];         /* comma-separated */
+    char kernel_variants[DETVM_REGISTRY_TEXT_MAX + 1]; /* comma-separated */
+    uint8_t signer[DETVM_PUBLIC_KEY_BYTES];         /* of the receipt */
+    uint64_t duration_ns;
+    int64_t created;                                /* nanoseconds since 1970-01-01 UTC */
+} detvm_run_record;
+
+typedef struct {
+    const char *model;   /* only this model's runs; NULL: all */
+    int64_t since;       /* only runs created at or after this time (ns); 0: all */
+    int64_t run_id;      /* only this run; 0: all */
+    uint32_t limit;      /* at most this many, newest first; 0: no limit */
+} detvm_run_query;
+
+typedef int (*detvm_run_fn)(void *user, const detvm_run_record *run);
+detvm_status detvm_registry_runs(detvm_registry *registry, const detvm_run_query *query,
+                                 detvm_run_fn fn, void *user, detvm_error *err);
+/* A run's stored receipt bytes (malloc'd). */
+detvm_status detvm_registry_receipt(detvm_registry *registry, int64_t run_id, uint8_t **receipt,
+                                    size_t *receipt_len, detvm_error *err);
+
+/* Audits: the selected runs whose input is stored run again, traced in their recorded mode,
+ * and their output hash, trace root and each step's output hash are compared bit for bit with
+ * the record (whose receipt must verify and agree with it). Each audit is recorded. */
+typedef enum {
+    DETVM_AUDIT_REPRODUCED = 0,
+    DETVM_AUDIT_DIVERGED = 1,      /* the replay differs from the record */
+    DETVM_AUDIT_FAILED = 2,        /* the record cannot be replayed or is inconsistent */
+    DETVM_AUDIT_SKIPPED = 3        /* no stored input (not recorded as an audit) */
+} detvm_audit_result;
+
+typedef struct {
+    const char *model;             /* only this model's runs; NULL: all */
+    int64_t run_id;                /* only this run; 0: all */
+    uint32_t shard, shard_count;   /* runs whose id % shard_count == shard - 1 (1-based shard);
+                                      0, 0: every run */
+} detvm_audit_selection;
+
+typedef struct {
+    int64_t run_id, audit_id;      /* audit_id 0 when skipped */
+    const char *model, *version;   /* "" when the run's module had no name */
+    detvm_audit_result result;
+    int64_t step;                  /* the first diverging instruction, or -1 */
+    const char *op, *layer;        /* its op and layer name, or "" */
+    const char *message;           /* one line: what differs, or why it failed */
+    uint64_t done, total;          /* progress: runs handled so far, runs selected */
+} detvm_audit_outcome;
+
+typedef void (*detvm_audit_fn)(void *user, const detvm_audit_outcome *outcome);
+
+typedef struct {
+    uint64_t selected, audited, reproduced, diverged, failed, skipped;
+} detvm_audit_summary;
+
+/* Audits the selection in run id order, calling fn (which may be NULL) after each run. Returns
+ * DETVM_OK when the audit could be carried out, whatever it found: see the summary. */
+detvm_status detvm_registry_audit(detvm_registry *registry, const detvm_audit_selection *select,
+                                  detvm_audit_fn fn, void *user, detvm_audit_summary *summary,
+                                  detvm_error *err);
+
+/* The database's own check (PRAGMA integrity_check and foreign_key_check), then every stored
+ * module loaded and hashed again, every signature and receipt verified, and every run's record
+ * compared with its receipt and stored input. fn (which may be NULL) gets one line per
+ * problem. DETVM_EINVALID when there is a problem (the message names the first). */
+typedef void (*detvm_problem_fn)(void *user, const char *problem);
+
+typedef struct {
+    uint64_t modules, models, runs, audits, problems;
+} detvm_check_summary;
+
+detvm_status detvm_registry_check(detvm_registry *registry, detvm_problem_fn fn, void *user,
+                                  detvm_check_summary *summary, detvm_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* Reading a model from files, whatever its format: a module is taken as it is, a .tflite
- * file is compiled alone, a CVM graph JSON with its params. Formats are told apart by
- * content (the module magic, the flatbuffer identifier "TFL3"), not by name. */
+ * file or a kmodel is compiled alone, a CVM graph JSON with its params. Formats are told apart
+ * by content (the module magic, the flatbuffer identifier "TFL3", the kmodel header), not by
+ * name. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +26,11 @@ detvm_status detvm_load_model_files(const char *model_path, const char *params_p
     if (st)
         return st;
     int is_module = model_len >= 4 && memcmp(model, DVM_MAGIC, 4) == 0;
-    if ((is_module || is_tflite(model, model_len)) && params_path) {
+    int is_kmodel = detvm_is_kmodel(model, model_len);
+    if ((is_module || is_tflite(model, model_len) || is_kmodel) && params_path) {
         free(model);
         return dv_fail(err, DETVM_EINVALID, "%s: a %s takes no params file", model_path,
-                       is_module ? "module" : ".tflite model");
+                       is_module ? "module" : is_kmodel ? "kmodel" : ".tflite model");
     }
     if (is_module) {
         *module = model;
@@ -37,6 +39,11 @@ detvm_status detvm_load_model_files(const char *model_path, const char *params_p
     }
     if (is_tflite(model, model_len)) {
         st = detvm_compile_tflite(model, model_len, tflite, module, module_len, err);
+        free(model);
+        return st;
+    }
+    if (is_kmodel) {
+        st = detvm_compile_kmodel(model, model_len, NULL, module, module_len, err);
         free(model);
         return st;
     }

@@ -17,19 +17,16 @@
 #include "../ops/quant.h"
 #include "../vm/error.h"
 #include "../vm/module_format.h"
-#include "ir.h"
+#include "ir_build.h"
 #include "tflite.h"
 
 struct tfl_import {
     const tfl_model *model;
     ir_module *ir;
+    ir_builder build;
     int32_t rounding;
     detvm_error *err;           /* where tfl_fail writes */
     uint32_t *ir_of;            /* per TFLite tensor: its IR tensor + 1, or 0 */
-    uint8_t *written;           /* per IR tensor: an instruction has written it */
-    uint32_t tensor_cap, instr_cap;
-    void **owned;               /* constant values and attribute copies the IR points to */
-    uint32_t n_owned, owned_cap;
 };
 
 const tfl_model *tfl_ctx_model(const tfl_import *ctx) { return ctx->model; }
@@ -66,47 +63,6 @@ const tfl_tensor *tfl_input(const tfl_import *ctx, const tfl_operator *op, uint3
 const tfl_tensor *tfl_output(const tfl_import *ctx, const tfl_operator *op, uint32_t i)
 {
     return i < op->n_outputs ? &ctx->model->tensors[op->outputs[i]] : NULL;
-}
-
-/* Keeps a malloc'd block alive until the compile ends; frees it on failure. */
-static void *own(tfl_import *ctx, void *p)
-{
-    if (!p)
-        return NULL;
-    if (ctx->n_owned == ctx->owned_cap) {
-        uint32_t cap = ctx->owned_cap ? 2 * ctx->owned_cap : 64;
-        void **grown = realloc(ctx->owned, cap * sizeof *grown);
-        if (!grown) {
-            free(p);
-            return NULL;
-        }
-        ctx->owned = grown;
-        ctx->owned_cap = cap;
-    }
-    return ctx->owned[ctx->n_owned++] = p;
-}
-
-static ir_tensor *new_tensor(tfl_import *ctx, uint32_t *index)
-{
-    ir_module *m = ctx->ir;
-    if (m->n_tensors == ctx->tensor_cap) {
-        uint32_t cap = ctx->tensor_cap ? 2 * ctx->tensor_cap : 64;
-        ir_tensor *t = realloc(m->tensors, cap * sizeof *t);
-        if (t)
-            m->tensors = t;
-        uint8_t *w = realloc(ctx->written, cap);
-        if (w)
-            ctx->written = w;
-        if (!t || !w)
-            return NULL;
-        ctx->tensor_cap = cap;
-    }
-    *index = m->n_tensors;
-    ctx->written[m->n_tensors] = 0;
-    ir_tensor *t = &m->tensors[m->n_tensors++];
-    memset(t, 0, sizeof *t);
-    t->name = "";
-    return t;
 }
 
 static const char *type_name(int32_t type)
@@ -160,7 +116,7 @@ detvm_status tfl_value(tfl_import *ctx, int32_t tensor, uint32_t *ir_index, detv
         return dv_fail(err, DETVM_EINVALID, "tflite: tensor %d (%s): shape: %s", tensor,
                        t->name, why);
     uint32_t index;
-    ir_tensor *ir = new_tensor(ctx, &index);
+    ir_tensor *ir = ir_new_tensor(&ctx->build, &index);
     if (!ir)
         return out_of_memory(ctx);
     ir->shape = shape;
@@ -169,7 +125,7 @@ detvm_status tfl_value(tfl_import *ctx, int32_t tensor, uint32_t *ir_index, detv
     ir->name = t->name;
     if (t->data) {
         uint64_t n = dv_shape_size(&shape);
-        int32_t *v = own(ctx, malloc(n * sizeof *v));
+        int32_t *v = ir_own(&ctx->build, malloc(n * sizeof *v));
         if (!v)
             return out_of_memory(ctx);
         for (uint64_t i = 0; i < n; i++) {
@@ -221,99 +177,24 @@ dv_shape tfl_ctx_shape(const tfl_import *ctx, uint32_t ir_index)
 detvm_status tfl_constant(tfl_import *ctx, const dv_shape *shape, const int32_t *values,
                           uint32_t *ir_index, detvm_error *err)
 {
-    uint64_t n = dv_shape_size(shape);
-    int32_t *v = own(ctx, malloc(n * sizeof *v));
-    ir_tensor *t = v ? new_tensor(ctx, ir_index) : NULL;
-    if (!t)
-        return out_of_memory(ctx);
-    memcpy(v, values, n * sizeof *v);
-    t->shape = *shape;
-    t->dtype = DVM_DTYPE_INT32;
-    t->precision = 32;
-    t->storage = DVM_STORAGE_CONST;
-    t->data = v;
-    return DETVM_OK;
+    return ir_new_constant(&ctx->build, shape, values, ir_index) ? out_of_memory(ctx) : DETVM_OK;
 }
 
 detvm_status tfl_temporary(tfl_import *ctx, const dv_shape *shape, uint32_t *ir_index,
                            detvm_error *err)
 {
-    ir_tensor *t = new_tensor(ctx, ir_index);
-    if (!t)
-        return out_of_memory(ctx);
-    t->shape = *shape;
-    t->dtype = DVM_DTYPE_INT32;
-    t->precision = 32;
-    return DETVM_OK;
-}
-
-static void format_shape(const dv_shape *s, char *buf, size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (uint32_t i = 0; i < s->ndim && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, i ? ",%u" : "%u", s->dim[i]);
-    if (n < size)
-        snprintf(buf + n, size - n, "]");
+    return ir_new_temporary(&ctx->build, shape, ir_index) ? out_of_memory(ctx) : DETVM_OK;
 }
 
 detvm_status tfl_emit(tfl_import *ctx, const tfl_operator *op, uint32_t opcode, uint32_t n_in,
                       const uint32_t *in, uint32_t n_out, const uint32_t *out,
                       const int32_t *attrs, uint32_t n_attrs, detvm_error *err)
 {
-    const dv_op_info *info = dv_op_lookup(opcode);
-    if (!info || n_in < info->min_inputs || n_in > info->max_inputs || n_out != info->n_outputs)
-        return tfl_fail(ctx, op, "internal: opcode %u with %u inputs", opcode, n_in);
-    ir_module *m = ctx->ir;
-    dv_shape in_shape[DV_MAX_OP_INPUTS], out_shape[DV_MAX_OP_OUTPUTS];
-    for (uint32_t i = 0; i < n_in; i++) {
-        const ir_tensor *t = &m->tensors[in[i]];
-        if (t->storage == DVM_STORAGE_ARENA && !ctx->written[in[i]] && in[i] != m->input)
-            return tfl_fail(ctx, op, "input %u (%s) is read before any operator writes it", i,
-                            t->name);
-        in_shape[i] = t->shape;
-    }
-    dv_attrs a = {attrs, n_attrs};
-    const char *why = info->infer(&a, n_in, in_shape, n_out, out_shape);
-    if (why)
+    char why[200];
+    const char *name = op->n_outputs ? ctx->model->tensors[op->outputs[0]].name : "";
+    if (ir_append(&ctx->build, opcode, n_in, in, n_out, out, attrs, n_attrs, name, why,
+                  sizeof why))
         return tfl_fail(ctx, op, "%s", why);
-    for (uint32_t o = 0; o < n_out; o++) {
-        const ir_tensor *t = &m->tensors[out[o]];
-        if (t->storage != DVM_STORAGE_ARENA || ctx->written[out[o]] || out[o] == m->input)
-            return tfl_fail(ctx, op, "output %u (%s) is a constant, the input or written twice",
-                            o, t->name);
-        if (!dv_shape_equal(&t->shape, &out_shape[o])) {
-            char want[64], got[64];
-            format_shape(&t->shape, want, sizeof want);
-            format_shape(&out_shape[o], got, sizeof got);
-            return tfl_fail(ctx, op, "output %u (%s): the file says %s, the op gives %s", o,
-                            t->name, want, got);
-        }
-    }
-    if (m->n_instrs == ctx->instr_cap) {
-        uint32_t cap = ctx->instr_cap ? 2 * ctx->instr_cap : 64;
-        ir_instr *grown = realloc(m->instrs, cap * sizeof *grown);
-        if (!grown)
-            return out_of_memory(ctx);
-        m->instrs = grown;
-        ctx->instr_cap = cap;
-    }
-    int32_t *attr_copy = NULL;
-    if (n_attrs && !(attr_copy = own(ctx, malloc(n_attrs * sizeof *attr_copy))))
-        return out_of_memory(ctx);
-    if (n_attrs)
-        memcpy(attr_copy, attrs, n_attrs * sizeof *attr_copy);
-    ir_instr *ins = &m->instrs[m->n_instrs++];
-    memset(ins, 0, sizeof *ins);
-    ins->opcode = opcode;
-    ins->n_in = n_in;
-    ins->n_out = n_out;
-    memcpy(ins->operands, in, n_in * sizeof *in);
-    memcpy(ins->operands + n_in, out, n_out * sizeof *out);
-    ins->attrs = attr_copy;
-    ins->n_attrs = n_attrs;
-    ins->name = op->n_outputs ? ctx->model->tensors[op->outputs[0]].name : "";
-    for (uint32_t o = 0; o < n_out; o++)
-        ctx->written[out[o]] = 1;
     return DETVM_OK;
 }
 
@@ -442,7 +323,7 @@ static detvm_status bind_io(tfl_import *ctx, const int32_t *bound, const uint32_
     m->n_outputs = model->n_outputs;
     for (uint32_t k = 0; k < model->n_outputs; k++) {
         int32_t t = bound[1 + k];
-        if (!ctx->ir_of[t] || !ctx->written[ctx->ir_of[t] - 1])
+        if (!ctx->ir_of[t] || !ctx->build.written[ctx->ir_of[t] - 1])
             return dv_fail(err, DETVM_EINVALID,
                            "tflite: output %u (%s) is not computed by any operator", k,
                            model->tensors[t].name);
@@ -523,7 +404,8 @@ detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
     memset(&model, 0, sizeof model);
     ir_module m;
     memset(&m, 0, sizeof m);
-    tfl_import ctx = {.model = &model, .ir = &m, .rounding = rounding, .err = err};
+    tfl_import ctx = {.model = &model, .ir = &m, .build = {.ir = &m}, .rounding = rounding,
+                      .err = err};
     detvm_status st = tfl_model_parse(tflite, tflite_len, &model, err);
     if (!st)
         st = import_graph(&ctx, err);
@@ -537,13 +419,8 @@ detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
     }
     if (!st)
         st = ir_emit(&m, module, module_len, err);
-    for (uint32_t i = 0; i < ctx.n_owned; i++)
-        free(ctx.owned[i]);
-    free(ctx.owned);
     free(ctx.ir_of);
-    free(ctx.written);
-    free(m.tensors);
-    free(m.instrs);
+    ir_builder_free(&ctx.build);
     tfl_model_free(&model);
     return st;
 }

@@ -75,7 +75,29 @@ enum dv_opcode {
     DV_OP_QSOFTMAX = 88,           /* x -> y                                               */
     /* every attribute layout is documented at the op's kernel */
 
-    DV_OP_LIMIT = 128 /* every opcode is below this */
+    /* Imported kmodels (K210). A kmodel addresses two memories by byte offset: main memory
+     * and the 2 MiB KPU RAM. Each is a "memory image" tensor (ops/kimage.h: four bytes per
+     * int32 element, little-endian); an instruction that writes a memory takes its current
+     * image and yields the next one, so every step's effect is an ordinary output. */
+
+    /* ops/kimage.c: moving the model's plain input and outputs in and out of an image */
+    DV_OP_IMAGE_WRITE = 96,        /* image, x -> image'                                   */
+    DV_OP_IMAGE_READ = 97,         /* image -> y                                           */
+    DV_OP_IMAGE_ZERO = 98,         /* -> image (all bytes zero)                            */
+
+    /* ops/kpu.c: the K210 KPU, computed from its 12-word layer argument block */
+    DV_OP_KPU_UPLOAD = 100,        /* kpu, src -> kpu'                                     */
+    DV_OP_KPU_CONV2D = 101,        /* kpu, weights, bn, act[, main] -> kpu'[, main']       */
+
+    /* ops/nncase.c: the CPU nodes of kmodel v4, as the nncase v0.2 runtime computes them */
+    DV_OP_NNCASE_FIRST = 112,      /* 112..135: see ops/nncase.c                           */
+    DV_OP_NNCASE_LAST = 135,
+
+    /* ops/k210_sdk.c: the CPU layers of kmodel v3, as the Kendryte SDK's kpu.c computes them */
+    DV_OP_K210_SDK_FIRST = 136,    /* 136..159: see ops/k210_sdk.c                         */
+    DV_OP_K210_SDK_LAST = 159,
+
+    DV_OP_LIMIT = 160 /* every opcode is below this */
 };
 
 #endif

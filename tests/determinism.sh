@@ -21,11 +21,11 @@ MODE=full
 CONFIGS_FULL='gcc-O0|gcc|-O0|
 gcc-O3-native|gcc|-O3 -march=native|
 clang-O2|clang|-O2|
-x86-32|gcc|-m32 -O2|
+x86-32|gcc|-m32 -msse2 -mfpmath=sse -O2|
 aarch64|aarch64-linux-gnu-gcc|-O2|qemu-aarch64 -L /usr/aarch64-linux-gnu
 s390x|s390x-linux-gnu-gcc|-O2|qemu-s390x -L /usr/s390x-linux-gnu'
 CONFIGS_CI='clang-O2|clang|-O2|
-x86-32|gcc|-m32 -O2|
+x86-32|gcc|-m32 -msse2 -mfpmath=sse -O2|
 s390x|s390x-linux-gnu-gcc|-O2|qemu-s390x -L /usr/s390x-linux-gnu'
 
 # Kernel variant and thread count pairs every configuration runs. The core has only the
@@ -38,7 +38,7 @@ VARIANTS='reference:1'
 CI_PREPARE='--every 10 --models person_detect'
 
 WARN='-Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter'
-CORE_SRC=$(ls ops/*.c hal/*.c vm/*.c)
+CORE_SRC=$(ls ops/*.c hal/*.c hal/*/*.c vm/*.c 2>/dev/null)
 
 if [ "$MODE" = ci ]; then CONFIGS=$CONFIGS_CI; PREPARE_ARGS=$CI_PREPARE
 else CONFIGS=$CONFIGS_FULL; PREPARE_ARGS=''; fi
@@ -87,7 +87,7 @@ while IFS='|' read -r name cc flags run <&3; do
         continue
     fi
     # shellcheck disable=SC2086
-    if ! $cc -std=c11 $flags $WARN -D_POSIX_C_SOURCE=200809L -Iinclude -Ivm -I"$OUT/include" \
+    if ! $cc -std=c11 -ffp-contract=off $flags $WARN -D_POSIX_C_SOURCE=200809L -Iinclude -Ivm -I"$OUT/include" \
             -o "$dir/determinism_runner" $CORE_SRC tests/determinism_runner.c \
             > "$dir/build.log" 2>&1; then
         cat "$dir/build.log"

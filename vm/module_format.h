@@ -66,7 +66,8 @@ enum dvm_meta_key {
 
 enum dvm_source_format {
     DVM_SOURCE_CVM = 1,
-    DVM_SOURCE_TFLITE = 2
+    DVM_SOURCE_TFLITE = 2,
+    DVM_SOURCE_KMODEL = 3
 };
 
 /* The source model takes or gives float32 at this binding; its QUANTIZE or DEQUANTIZE was
@@ -79,18 +80,22 @@ enum dvm_storage {
 };
 
 /* A tensor's element type in the source model. Every element is held as an int32 in the
- * arena and constants; the dtype says how the input is read and the outputs are written. */
+ * arena and constants; the dtype says how the input is read and the outputs are written.
+ * A float32 element is held as its IEEE-754 bits (kmodel float layers). */
 enum dvm_dtype {
     DVM_DTYPE_INT32 = 0,
     DVM_DTYPE_INT8 = 1,
     DVM_DTYPE_UINT8 = 2,
     DVM_DTYPE_INT16 = 3,
-    DVM_DTYPE_LIMIT = 4
+    DVM_DTYPE_FLOAT32 = 4,
+    DVM_DTYPE_LIMIT = 5
 };
 
 static inline uint32_t dvm_dtype_bytes(uint32_t dtype)
 {
-    return dtype == DVM_DTYPE_INT32 ? 4 : dtype == DVM_DTYPE_INT16 ? 2 : 1;
+    return dtype == DVM_DTYPE_INT32 || dtype == DVM_DTYPE_FLOAT32 ? 4
+           : dtype == DVM_DTYPE_INT16                             ? 2
+                                                                  : 1;
 }
 
 static inline uint16_t dvm_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }

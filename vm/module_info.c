@@ -29,6 +29,7 @@ detvm_status detvm_module_get_info(const detvm_module *m, detvm_module_info *inf
     memcpy(info->postprocess_name, m->postprocess, sizeof info->postprocess_name);
     strcpy(info->source_format, m->source_format == DVM_SOURCE_CVM      ? "cvm"
                                 : m->source_format == DVM_SOURCE_TFLITE ? "tflite"
+                                : m->source_format == DVM_SOURCE_KMODEL ? "kmodel"
                                                                         : "unknown");
     strcpy(info->rounding, m->rounding == DV_ROUND_DOUBLE   ? "double"
                            : m->rounding == DV_ROUND_SINGLE ? "single"

@@ -136,8 +136,8 @@ static int after_step(void *user, uint32_t k)
     return k >= s->last_step;
 }
 
-/* Copies the input bytes into the input tensor. A TFLite input (dtype int8, uint8 or int16)
- * is taken as elements of that type. A CVM input is taken as the CVM runtime does: int8 or
+/* Copies the input bytes into the input tensor. A TFLite or kmodel input (dtype int8, uint8,
+ * int16 or float32) is taken as elements of that type. A CVM input is taken as the CVM runtime does: int8 or
  * little-endian int32 elements, clamped to +-(2^(p-1) - 1) for the input's precision p. */
 detvm_status vm_load_input(const detvm_module *m, const void *input, size_t len, int32_t *dst,
                            detvm_error *err)
@@ -161,6 +161,10 @@ detvm_status vm_load_input(const detvm_module *m, const void *input, size_t len,
     case DVM_DTYPE_INT16:
         for (uint64_t i = 0; i < n; i++)
             dst[i] = (int16_t)dvm_u16(in + 2 * i);
+        break;
+    case DVM_DTYPE_FLOAT32: /* the bits, as they are */
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = dvm_i32(in + 4 * i);
         break;
     default:
         for (uint64_t i = 0; i < n; i++) {
