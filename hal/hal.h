@@ -47,4 +47,15 @@ typedef struct hal_device {
 
 extern const hal_device hal_cpu;
 
+/* The devices a module's segments can name (the META segments record). The CPU runs every
+ * instruction, so it needs no segment: whatever no present device takes runs on it. */
+enum hal_device_kind {
+    HAL_DEVICE_CPU = 0,
+    HAL_DEVICE_K210 = 1,
+    HAL_DEVICE_LIMIT = 2
+};
+
+/* The device of a kind, or NULL when this build has none. */
+const hal_device *hal_device_of_kind(uint32_t kind);
+
 #endif

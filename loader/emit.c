@@ -137,6 +137,14 @@ static void build_meta(const ir_module *m, buffer *b)
         dvm_put_u32(raw, (uint32_t)m->rounding);
         meta_record(b, DVM_META_ROUNDING, raw, 4);
     }
+    if (m->n_segments) {
+        put_u16(b, DVM_META_SEGMENTS);
+        put_u16(b, 0);
+        put_u32(b, 4 + 12 * m->n_segments);
+        put_u32(b, m->n_segments);
+        for (uint32_t i = 0; i < 3 * m->n_segments; i++)
+            put_u32(b, m->segments[i]);
+    }
 }
 
 detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_error *err)

@@ -48,7 +48,13 @@ typedef struct {
     int32_t rounding;           /* enum dv_rounding, or -1 when not recorded */
     char warnings[2048];        /* NUL-separated lines */
     uint32_t warnings_len;
+    uint32_t *segments;         /* device segments: first, count, device (malloc'd) */
+    uint32_t n_segments;
 } ir_module;
+
+/* The placement pass: every maximal run of instructions that a device of this build computes
+ * exactly (its `supports`) becomes a segment for that device; the rest stays on the CPU. */
+detvm_status ir_place_devices(ir_module *m, detvm_error *err);
 
 /* Places every arena tensor by liveness (first fit, 64-byte aligned) and sizes the scratch
  * area; sets offsets, arena_bytes and scratch_bytes. */

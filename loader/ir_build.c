@@ -161,6 +161,8 @@ void ir_builder_free(ir_builder *b)
     free(b->written);
     free(b->ir->tensors);
     free(b->ir->instrs);
+    free(b->ir->segments);
     b->ir->tensors = NULL;
     b->ir->instrs = NULL;
+    b->ir->segments = NULL;
 }

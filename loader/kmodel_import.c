@@ -294,6 +294,8 @@ detvm_status detvm_compile_kmodel(const uint8_t *kmodel, size_t len,
         st = ir_plan_memory(&m, err);
     }
     if (!st)
+        st = ir_place_devices(&m, err);
+    if (!st)
         st = ir_emit(&m, module, module_len, err);
     ir_builder_free(&ctx.build);
     return st;

@@ -60,8 +60,10 @@ detvm_status detvm_receipt_describe(const detvm_session *s, const void *input, s
     memcpy(r->trace_root, trace.root, trace.digest_len);
     r->gas = info.gas;
     copy_name(r->engine_version, DETVM_VERSION);
-    r->n_devices = 1;
-    copy_name(r->devices[0], s->device->name);
+    const char *devices[DETVM_RECEIPT_LIST_MAX];
+    r->n_devices = vm_session_devices(s, devices, DETVM_RECEIPT_LIST_MAX);
+    for (uint32_t i = 0; i < r->n_devices; i++)
+        copy_name(r->devices[i], devices[i]);
     r->n_kernel_variants = 1;
     copy_name(r->kernel_variants[0], RECEIPT_KERNEL_VARIANT);
     return DETVM_OK;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../hal/hal.h"
 #include "error.h"
 #include "module.h"
 #include "module_format.h"
@@ -171,6 +172,12 @@ static detvm_status read_meta(reader *r, detvm_module *m)
                 return FAIL("META: rounding: length %u or value not 0 or 1", len);
             m->rounding = (int32_t)dvm_u32(v);
             break;
+        case DVM_META_SEGMENTS:
+            if (len < 4 || len != 4 + 12ull * dvm_u32(v))
+                return FAIL("META: segments: length %u does not fit the count", len);
+            m->n_segments = dvm_u32(v);
+            m->segments = v + 4;
+            break;
         case DVM_META_WARNINGS:
             if (len > 0 && v[len - 1] != 0)
                 return FAIL("META: warnings not NUL-terminated");
@@ -307,6 +314,33 @@ static detvm_status read_attrs(reader *r, detvm_module *m)
         return dv_fail(r->err, DETVM_ERUNTIME, "module: out of memory for attributes");
     for (uint32_t i = 0; i < s->len / 4; i++)
         m->attrs[i] = dvm_i32(s->p + 4 * i);
+    return DETVM_OK;
+}
+
+void vm_segment(const detvm_module *m, uint32_t k, uint32_t *first, uint32_t *count,
+                uint32_t *device)
+{
+    const uint8_t *p = m->segments + 12 * k;
+    *first = dvm_u32(p);
+    *count = dvm_u32(p + 4);
+    *device = dvm_u32(p + 8);
+}
+
+/* Device segments lie inside the code, in order, without overlapping, and name a device
+ * other than the CPU. The device need not exist here: its instructions then run on the CPU. */
+static detvm_status check_segments(const reader *r, const detvm_module *m)
+{
+    uint64_t next = 0;
+    for (uint32_t k = 0; k < m->n_segments; k++) {
+        uint32_t first, count, device;
+        vm_segment(m, k, &first, &count, &device);
+        if (count == 0 || first < next || (uint64_t)first + count > m->n_instrs)
+            return FAIL("META: segment %u: instructions %u..+%u out of order or range", k,
+                        first, count);
+        if (device == HAL_DEVICE_CPU || device >= HAL_DEVICE_LIMIT)
+            return FAIL("META: segment %u: device %u unknown", k, device);
+        next = (uint64_t)first + count;
+    }
     return DETVM_OK;
 }
 
@@ -450,6 +484,9 @@ static detvm_status read_code(reader *r, detvm_module *m)
         st = FAIL("META: layer gas has %u bytes for %u instructions", m->layer_gas_len, n);
         goto done;
     }
+    st = check_segments(r, m);
+    if (st)
+        goto done;
     /* the arena and scratch sizes are exactly what the tensors and kernels need (64-byte
      * aligned), so that a module cannot make a session allocate more than it uses */
     uint64_t arena_need = 0;

@@ -71,6 +71,12 @@ struct detvm_module {
     int has_io_quant;
     vm_io_quant io_quant[1 + VM_MAX_OUTPUTS]; /* the input, then each output */
     int32_t rounding;           /* enum dv_rounding, or -1 when the module has no such ops */
+    const uint8_t *segments;    /* META segments: n_segments records of 3 u32, or NULL */
+    uint32_t n_segments;
 };
+
+/* Device segment k of the module (k < n_segments). */
+void vm_segment(const detvm_module *m, uint32_t k, uint32_t *first, uint32_t *count,
+                uint32_t *device);
 
 #endif

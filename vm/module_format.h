@@ -61,7 +61,10 @@ enum dvm_meta_key {
     DVM_META_IO_QUANT = 13,      /* per binding, the input then each output: f32 scale (bits),
                                     i32 zero point, u32 flags (DVM_IO_FLOAT_IN_SOURCE) */
     DVM_META_ROUNDING = 14,      /* u32: enum dv_rounding of the requantizing ops */
-    DVM_META_LIMIT = 15
+    DVM_META_SEGMENTS = 15,      /* u32 count, then per device segment: u32 first instruction,
+                                    u32 instruction count, u32 device (enum hal_device_kind,
+                                    never the CPU); in order, not overlapping */
+    DVM_META_LIMIT = 16
 };
 
 enum dvm_source_format {

@@ -38,6 +38,80 @@ static void resolve_steps(detvm_session *s)
     }
 }
 
+/* Whether DETVM_DEVICES (a comma-separated list of device names; unset means every device)
+ * lets the session use `device`. "DETVM_DEVICES=cpu" runs everything on the CPU. */
+static int device_allowed(const hal_device *device)
+{
+    const char *list = getenv("DETVM_DEVICES");
+    if (!list)
+        return 1;
+    size_t n = strlen(device->name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && memcmp(p, device->name, n) == 0)
+            return 1;
+        p += len + (end != NULL);
+    }
+    return 0;
+}
+
+/* The device of each step: the device its module segment names, when this build has it, it is
+ * allowed and present, and it takes every instruction of the segment; else the CPU. */
+static void choose_devices(const detvm_module *m, const hal_device **device_of)
+{
+    for (uint32_t k = 0; k < m->n_instrs; k++)
+        device_of[k] = &hal_cpu;
+    for (uint32_t i = 0; i < m->n_segments; i++) {
+        uint32_t first, count, kind;
+        vm_segment(m, i, &first, &count, &kind);
+        const hal_device *device = hal_device_of_kind(kind);
+        if (!device || !device_allowed(device) || device->probe() != 0)
+            continue;
+        uint32_t k = first;
+        while (k < first + count && device->supports(m->instrs[k].opcode))
+            k++;
+        if (k < first + count)
+            continue;
+        for (k = first; k < first + count; k++)
+            device_of[k] = device;
+    }
+}
+
+/* Groups the steps into runs on one device and prepares each run. */
+static detvm_status prepare_segments(detvm_session *s, detvm_error *err)
+{
+    const detvm_module *m = s->module;
+    const hal_device **device_of = calloc(m->n_instrs + 1, sizeof *device_of);
+    s->segments = calloc(m->n_instrs + 1, sizeof *s->segments);
+    if (!device_of || !s->segments) {
+        free(device_of);
+        return dv_fail(err, DETVM_ERUNTIME, "session: out of memory");
+    }
+    choose_devices(m, device_of);
+    detvm_status st = DETVM_OK;
+    for (uint32_t k = 0; k < m->n_instrs && !st;) {
+        uint32_t first = k;
+        while (k < m->n_instrs && device_of[k] == device_of[first])
+            k++;
+        vm_segment_run *run = &s->segments[s->n_segments];
+        run->device = device_of[first];
+        run->first = first;
+        run->session = s;
+        run->segment.steps = s->steps + first;
+        run->segment.n_steps = k - first;
+        run->segment.scratch = s->arena + m->arena_bytes / 4;
+        if (run->device->prepare(&run->segment, &run->handle) != 0)
+            st = dv_fail(err, DETVM_ERUNTIME,
+                         "session: device %s could not prepare instructions %u..%u",
+                         run->device->name, first, k - 1);
+        else
+            s->n_segments++;
+    }
+    free(device_of);
+    return st;
+}
+
 detvm_status detvm_session_new(const detvm_module *m, detvm_session **out, detvm_error *err)
 {
     *out = NULL;
@@ -60,26 +134,35 @@ detvm_status detvm_session_new(const detvm_module *m, detvm_session **out, detvm
     }
     resolve_tensors(s);
     resolve_steps(s);
-    s->device = &hal_cpu;
-    s->segment.steps = s->steps;
-    s->segment.n_steps = m->n_instrs;
-    s->segment.scratch = s->arena + m->arena_bytes / 4;
-    if (s->device->prepare(&s->segment, &s->device_handle) != 0) {
-        const char *device = s->device->name;
+    detvm_status st = prepare_segments(s, err);
+    if (st) {
         detvm_session_free(s);
-        return dv_fail(err, DETVM_ERUNTIME, "session: device %s could not prepare the segment",
-                       device);
+        return st;
     }
     *out = s;
     return DETVM_OK;
+}
+
+uint32_t vm_session_devices(const detvm_session *s, const char **names, uint32_t cap)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->n_segments; i++) {
+        uint32_t j = 0;
+        while (j < n && strcmp(names[j], s->segments[i].device->name) != 0)
+            j++;
+        if (j == n && n < cap)
+            names[n++] = s->segments[i].device->name;
+    }
+    return n;
 }
 
 void detvm_session_free(detvm_session *s)
 {
     if (!s)
         return;
-    if (s->device && s->device_handle)
-        s->device->release(s->device_handle);
+    for (uint32_t i = 0; i < s->n_segments; i++)
+        s->segments[i].device->release(s->segments[i].handle);
+    free(s->segments);
     free(s->arena);
     free(s->tensors);
     free(s->steps);
@@ -118,10 +201,13 @@ static void describe_step(const detvm_session *s, uint32_t k, detvm_step *out)
                 &out->outputs[o]);
 }
 
-/* The device's per-step callback: calls the user's hook and stops at last_step. */
-static int after_step(void *user, uint32_t k)
+/* The device's per-step callback (k counts the segment's steps): calls the user's hook and
+ * stops at last_step. */
+static int after_step(void *user, uint32_t k_in_segment)
 {
-    detvm_session *s = user;
+    const vm_segment_run *run = user;
+    detvm_session *s = run->session;
+    uint32_t k = run->first + k_in_segment;
     if (s->hook || s->trace_mode != DETVM_TRACE_OFF) {
         detvm_step step;
         describe_step(s, k, &step);
@@ -185,12 +271,18 @@ static detvm_status run_steps(detvm_session *s, const void *input, size_t input_
     s->last_step = last_step;
     s->stopped = 0;
     s->trace_complete = 0;
-    s->segment.after_step = after_step;
-    s->segment.hook_user = s;
-    void *tag = NULL;
-    if (s->device->submit(s->device_handle, s) != 0 ||
-        s->device->wait(s->device_handle, &tag) != 0 || tag != s)
-        return dv_fail(err, DETVM_ERUNTIME, "run: device %s failed", s->device->name);
+    for (uint32_t i = 0; i < s->n_segments && s->segments[i].first <= last_step && !s->stopped;
+         i++) {
+        vm_segment_run *run = &s->segments[i];
+        run->segment.after_step = after_step;
+        run->segment.hook_user = run;
+        void *tag = NULL;
+        if (run->device->submit(run->handle, run) != 0 ||
+            run->device->wait(run->handle, &tag) != 0 || tag != run)
+            return dv_fail(err, DETVM_ERUNTIME, "run: device %s failed at instructions %u..%u",
+                           run->device->name, run->first,
+                           run->first + run->segment.n_steps - 1);
+    }
     if (s->stopped)
         return dv_fail(err, DETVM_ERUNTIME, "run: stopped by the step hook after instruction %u",
                        s->stopped_at);

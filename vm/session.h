@@ -6,15 +6,23 @@
 #include "module.h"
 #include "../hal/hal.h"
 
+/* A run of steps on one device, prepared when the session is created. */
+typedef struct {
+    hal_segment segment;
+    const hal_device *device;
+    void *handle;
+    uint32_t first;             /* the session step of the segment's step 0 */
+    struct detvm_session *session;
+} vm_segment_run;
+
 struct detvm_session {
     const detvm_module *module;
     int32_t *arena;             /* arena_bytes, then scratch_bytes */
     dv_tensor *tensors;         /* every tensor resolved to memory */
     hal_step *steps;
     dv_tensor *step_io;         /* the steps' input and output tensor lists */
-    hal_segment segment;
-    const hal_device *device;
-    void *device_handle;
+    vm_segment_run *segments;   /* in step order, covering every step */
+    uint32_t n_segments;
     detvm_step_hook hook;
     void *hook_user;
     uint32_t last_step;         /* stop after this instruction */
@@ -24,6 +32,10 @@ struct detvm_session {
     uint8_t *trace_digests;     /* output hashes, then leaves: n_instrs digests each */
     int trace_complete;         /* the last run traced every instruction */
 };
+
+/* The names of the devices the session runs on, each once, in the order of first use; returns
+ * how many (at most cap). */
+uint32_t vm_session_devices(const detvm_session *s, const char **names, uint32_t cap);
 
 /* Converts the input bytes into the input tensor's int32 elements (vm/session.c). */
 detvm_status vm_load_input(const detvm_module *m, const void *input, size_t len, int32_t *dst,
