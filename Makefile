@@ -67,7 +67,7 @@ bench: $(BUILD)/bench/bench_models
 	else echo "bench: $(SHARED) is absent, nothing to measure"; fi
 
 clean:
-	rm -rf build build-san build-det
+	rm -rf build build-san build-det build-riscv64
 
 .PHONY: all test bench clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
@@ -86,3 +86,22 @@ determinism-ci: $(BUILD)/determinism_prepare
 	@BUILD=$(BUILD) DETVM_SHARED=$(SHARED) sh tests/determinism.sh --ci
 
 .PHONY: determinism determinism-ci
+
+# The runtime core cross-compiled freestanding for the K210 (riscv64, picolibc), linked with a
+# firmware-shaped program into the K210's 6 MiB of general SRAM: code from 0x80000000, data
+# from 0x80300000 (the KPU's 2 MiB follow at 0x80600000).
+RV_CC := riscv64-unknown-elf-gcc
+RV_FLAGS := --specs=picolibc.specs --oslib=semihost -march=rv64imafdc -mabi=lp64d \
+            -mcmodel=medany -ffreestanding -std=c11 -O2 -ffp-contract=off $(WARN) -Werror \
+            -Iinclude -Ibuild-riscv64/include
+RV_LINK := -Wl,--defsym=__flash=0x80000000 -Wl,--defsym=__flash_size=0x300000 \
+           -Wl,--defsym=__ram=0x80300000 -Wl,--defsym=__ram_size=0x300000
+
+riscv64:
+	@mkdir -p build-riscv64/include
+	@ln -sf /usr/include/xxhash.h build-riscv64/include/xxhash.h
+	$(RV_CC) $(RV_FLAGS) $(RV_LINK) -o build-riscv64/detvm_k210.elf $(CORE_SRC) \
+	    tests/riscv64_firmware.c
+	@echo "riscv64: build-riscv64/detvm_k210.elf links ($(words $(CORE_SRC)) core files)"
+
+.PHONY: riscv64
