@@ -8,6 +8,7 @@
 #include "cvm_ops.h"
 
 #define OP(name)
+#define FLOAT_OP(name)
 #define CVM_OP(name) extern const cvm_op_def cvm_def_##name;
 #include "../ops/optable.inc"
 #undef CVM_OP
@@ -16,6 +17,7 @@ static const cvm_op_def *const cvm_defs[] = {
 #define CVM_OP(name) &cvm_def_##name,
 #include "../ops/optable.inc"
 #undef CVM_OP
+#undef FLOAT_OP
 #undef OP
 };
 

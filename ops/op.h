@@ -61,6 +61,9 @@ typedef struct {
 
 /* NULL for an opcode outside the table. */
 const dv_op_info *dv_op_lookup(uint32_t opcode);
+/* Nonzero for an op that computes in IEEE-754 single precision (FLOAT_OP in optable.inc): a
+ * kmodel float layer, outside the integer contract (DESIGN.md, contract rule 1). */
+int dv_op_is_float(uint32_t opcode);
 
 /* Shape helpers shared by the op families. */
 uint64_t dv_shape_size(const dv_shape *s);

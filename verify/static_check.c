@@ -926,10 +926,16 @@ static void check_requantization(reporter *r, uint32_t k)
 static void check_contract(reporter *r)
 {
     const detvm_module *m = r->m;
-    if (m->source_format != DVM_SOURCE_CVM && m->source_format != DVM_SOURCE_TFLITE)
+    if (m->source_format != DVM_SOURCE_CVM && m->source_format != DVM_SOURCE_TFLITE &&
+        m->source_format != DVM_SOURCE_KMODEL)
         emit(r, DETVM_VERIFY_CONTRACT, DETVM_FINDING_FAILED, -1, "source", NULL, 0, "FAILED",
              "source format %u is unknown: no contract defines its arithmetic",
              m->source_format);
+    for (uint32_t k = 0; k < m->n_instrs; k++)
+        if (dv_op_is_float(m->instrs[k].opcode))
+            emit(r, DETVM_VERIFY_CONTRACT, DETVM_FINDING_NOTE, k, "float layer", NULL, 0, "",
+                 "%s computes in IEEE-754 single precision, in its declared order and without "
+                 "contraction: outside the integer contract", m->instrs[k].op->name);
     for (uint32_t i = 0; detvm_module_warning(m, i); i++)
         emit(r, DETVM_VERIFY_CONTRACT, DETVM_FINDING_FAILED, -1, "warning", NULL, 0,
              "FAILED", "compiler warning: %s; outside the contract",
