@@ -54,14 +54,15 @@ test: all $(TESTS)
 
 SHARED ?= ../shared
 BENCH_CASES := $(wildcard $(SHARED)/conformance/cvm/medium/*) \
-               $(wildcard $(SHARED)/models/tflite/*)
+               $(wildcard $(SHARED)/models/tflite/*) \
+               $(wildcard $(SHARED)/models/kmodel/*)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libdetvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libdetvm.a $(HOST_LIBS)
 
-# Time per inference of the medium CVM models and the TFLite models (skipped when ../shared
-# is absent).
+# Time per inference of the medium CVM models, the TFLite models and the kmodels (skipped when
+# ../shared is absent).
 bench: $(BUILD)/bench/bench_models
 	@if [ -n "$(BENCH_CASES)" ]; then $(BUILD)/bench/bench_models -n 20 $(BENCH_CASES); \
 	else echo "bench: $(SHARED) is absent, nothing to measure"; fi

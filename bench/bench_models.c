@@ -1,7 +1,8 @@
 /* Time per inference of models: compile, then the median and minimum of N runs after a
  * warm-up. Usage: bench_models [-n RUNS] DIR...   Each DIR holds a CVM model (symbol.json,
- * params.bin, input.bin) or a TFLite model (model.tflite, and inputs/ whose first file in name
- * order is the input). Prints one line per model. */
+ * params.bin, input.bin), a TFLite model (model.tflite, and inputs/ whose first file in name
+ * order is the input) or a kmodel (model.kmodel and inputs/ likewise). Prints one line per
+ * model. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +24,27 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The model's files: the .tflite and its first input, else the CVM case's three files. */
+static int exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* The model's files: the .tflite or .kmodel and its first input, else the CVM case's three
+ * files. */
 static void locate(const char *dir, char *model, char *params, char *input_path, size_t cap)
 {
     snprintf(model, cap, "%s/model.tflite", dir);
-    FILE *f = fopen(model, "rb");
-    if (!f) {
+    if (!exists(model))
+        snprintf(model, cap, "%s/model.kmodel", dir);
+    if (!exists(model)) {
         snprintf(model, cap, "%s/symbol.json", dir);
         snprintf(params, cap, "%s/params.bin", dir);
         snprintf(input_path, cap, "%s/input.bin", dir);
         return;
     }
-    fclose(f);
     params[0] = 0;
     char inputs[1024], first[256] = "";
     snprintf(inputs, sizeof inputs, "%s/inputs", dir);
