@@ -14,7 +14,7 @@ OPT ?= -O3
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS += -std=c11 $(OPT) -g $(WARN) -ffp-contract=off -fPIC -D_POSIX_C_SOURCE=200809L $(SANFLAGS) -Iinclude
 LDFLAGS += $(SANFLAGS)
-HOST_LIBS := -ljansson -lsodium -lxxhash -lsqlite3 -lm
+HOST_LIBS := -ljansson -lsodium -lxxhash -lsqlite3 -lpng -lm
 
 CORE_SRC := $(wildcard ops/*.c) $(wildcard hal/*.c) $(wildcard hal/*/*.c) $(wildcard vm/*.c)
 HOST_SRC := $(wildcard loader/*.c) $(wildcard verify/*.c) $(wildcard registry/*.c)
@@ -63,14 +63,25 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libdetvm.a
 
 # Time per inference of the medium CVM models, the TFLite models and the kmodels (skipped when
 # ../shared is absent).
-bench: $(BUILD)/bench/bench_models
+bench: $(BUILD)/bench/bench_models $(BUILD)/bench/bench_registry $(BUILD)/detvm
 	@if [ -n "$(BENCH_CASES)" ]; then $(BUILD)/bench/bench_models -n 20 $(BENCH_CASES); \
 	else echo "bench: $(SHARED) is absent, nothing to measure"; fi
+	@$(BUILD)/bench/bench_registry -n 100000
+
+# The registry (docs/registry.md): the time recording a run adds, and listing one model's latest
+# 100 runs among 1,000,000 recorded runs (`make bench` runs it with 100,000).
+bench-registry: $(BUILD)/bench/bench_registry $(BUILD)/detvm
+	@$(BUILD)/bench/bench_registry -n 1000000
+
+# The full forms of the registry's crash test (200 kills) and concurrency test (8 processes at
+# once); `make test` runs their short forms.
+registry-stress: $(BUILD)/detvm $(BUILD)/tests/test_registry_stress
+	@DETVM_STRESS=1 BUILD=$(BUILD) $(BUILD)/tests/test_registry_stress
 
 clean:
 	rm -rf build build-san build-det build-riscv64
 
-.PHONY: all test bench clean
+.PHONY: all test bench bench-registry registry-stress clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # The determinism matrix (tests/determinism.sh): the runtime core and a conformance runner built
@@ -94,7 +105,7 @@ determinism-ci: $(BUILD)/determinism_prepare
 RV_CC := riscv64-unknown-elf-gcc
 RV_FLAGS := --specs=picolibc.specs --oslib=semihost -march=rv64imafdc -mabi=lp64d \
             -mcmodel=medany -ffreestanding -std=c11 -O2 -ffp-contract=off $(WARN) -Werror \
-            -Iinclude -Ibuild-riscv64/include
+            -DDETVM_K210_BOARD -Iinclude -Ibuild-riscv64/include
 RV_LINK := -Wl,--defsym=__flash=0x80000000 -Wl,--defsym=__flash_size=0x300000 \
            -Wl,--defsym=__ram=0x80300000 -Wl,--defsym=__ram_size=0x300000
 

@@ -86,8 +86,11 @@ enum dv_opcode {
     DV_OP_IMAGE_ZERO = 98,         /* -> image (all bytes zero)                            */
 
     /* ops/kpu.c: the K210 KPU, computed from its 12-word layer argument block */
-    DV_OP_KPU_UPLOAD = 100,        /* kpu, src -> kpu'                                     */
-    DV_OP_KPU_CONV2D = 101,        /* kpu, weights, bn, act[, main] -> kpu'[, main']       */
+    DV_OP_KPU_UPLOAD = 100,        /* kpu, src -> kpu'    attrs: kind, src off, n, c, h, w, dst off */
+    DV_OP_KPU_CONV2D = 101,        /* kpu, weights, bn, act -> kpu'   attrs: 24 word halves,
+                                      batches, 0, semantics[, weight bits] (ops/kpu.h)       */
+    DV_OP_KPU_CONV2D_OUT = 102,    /* kpu, weights, bn, act, main -> kpu', main'
+                                      attrs: as KPU_CONV2D, main output byte offset          */
 
     /* ops/nncase.c: the CPU nodes of kmodel v4, as the nncase v0.2 runtime computes them */
     DV_OP_NNCASE_FIRST = 112,      /* 112..135: see ops/nncase.c                           */
