@@ -143,8 +143,10 @@ const char *ir_append(ir_builder *b, uint32_t opcode, uint32_t n_in, const uint3
     ins->opcode = opcode;
     ins->n_in = n_in;
     ins->n_out = n_out;
-    memcpy(ins->operands, in, n_in * sizeof *in);
-    memcpy(ins->operands + n_in, out, n_out * sizeof *out);
+    for (uint32_t i = 0; i < n_in; i++)
+        ins->operands[i] = in[i];
+    for (uint32_t o = 0; o < n_out; o++)
+        ins->operands[n_in + o] = out[o];
     ins->attrs = attr_copy;
     ins->n_attrs = n_attrs;
     ins->name = name;

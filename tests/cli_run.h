@@ -62,7 +62,7 @@ static void cli_shell(result *r, const char *args)
 }
 
 /* Runs the binary with the NULL-terminated arguments, each quoted. */
-static void cli_argv(result *r, const char *const *argv)
+static inline void cli_argv(result *r, const char *const *argv)
 {
     char args[8192] = "";
     for (; *argv; argv++)
