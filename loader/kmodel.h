@@ -82,7 +82,7 @@ detvm_status km_fail(const km_import *ctx, detvm_error *err, const char *fmt, ..
  * RAM from byte `offset`, dims n, c, h, w, in the KPU's row layout; read it with
  * dv_kpu_download of ops/kpu.h) or `bytes` plain bytes of memory `mem` from `offset`. */
 typedef struct {
-    char name[32];              /* the node's instruction name, "NNN_<op>" */
+    char name[48];              /* the node's instruction name, "NNN_<op>" */
     int mem;                    /* enum km_memory */
     int kpu_map;                /* 1: a KPU map of dims; 0: plain bytes */
     uint32_t offset, bytes;

@@ -77,9 +77,10 @@ void km_node(km_import *ctx, uint32_t index, const char *op)
     ctx->node_name = name ? name : op;
 }
 
+/* Instructions before the first node bind the input; after the last, the outputs. */
 static const char *node_name(const km_import *ctx)
 {
-    return ctx->has_node ? ctx->node_name : "input";
+    return ctx->node_name ? ctx->node_name : "input";
 }
 
 static detvm_status new_image(km_import *ctx, int mem, uint32_t *ir_index, detvm_error *err)

@@ -97,8 +97,25 @@ enum dv_opcode {
     DV_OP_NNCASE_LAST = 135,
 
     /* ops/k210_sdk.c: the CPU layers of kmodel v3, as the Kendryte SDK's kpu.c computes them */
-    DV_OP_K210_SDK_FIRST = 136,    /* 136..159: see ops/k210_sdk.c                         */
-    DV_OP_K210_SDK_LAST = 159,
+    DV_OP_SDK_ADD = 136,                 /* main -> main'   a, b, out, count                */
+    DV_OP_SDK_QUANTIZED_ADD = 137,       /* main -> main'   a, b, out, count, 9 params      */
+    DV_OP_SDK_GLOBAL_AVERAGE_POOL2D = 138, /* main -> main' in, out, kernel_size, channels  */
+    DV_OP_SDK_QUANTIZED_MAX_POOL2D = 139, /* main -> main'  in, out, 11 geometry values     */
+    DV_OP_SDK_AVERAGE_POOL2D = 140,      /* main -> main'   in, out, 11 geometry values     */
+    DV_OP_SDK_QUANTIZE = 141,            /* main -> main'   in, out, count, scale, bias     */
+    DV_OP_SDK_DEQUANTIZE = 142,          /* main -> main'   in, out, count, scale, bias     */
+    DV_OP_SDK_REQUANTIZE = 143,          /* main, table -> main'   in, out, count           */
+    DV_OP_SDK_L2_NORMALIZATION = 144,    /* main -> main'   in, out, channels               */
+    DV_OP_SDK_SOFTMAX = 145,             /* main -> main'   in, out, channels               */
+    DV_OP_SDK_CONCAT = 146,              /* main -> main'   out, n, n x (start, size)       */
+    DV_OP_SDK_FULLY_CONNECTED = 147,     /* main, weights -> main'   in, out, in, out, act  */
+    DV_OP_SDK_TF_FLATTEN = 148,          /* main -> main'   in, out, width, height, channels */
+    DV_OP_SDK_RESIZE_NEAREST_NEIGHBOR = 149, /* main -> main'  in, out, 6 sizes, element   */
+    DV_OP_SDK_CHANNELWISE_DEQUANTIZE = 150, /* main, params -> main'  in, out, channels, size */
+    DV_OP_SDK_LOGISTIC = 151,            /* main -> main'   in, out, channels               */
+    DV_OP_SDK_ADD_PADDING = 152,         /* kpu, main -> kpu'   in, kpu out, channels       */
+    DV_OP_SDK_REMOVE_PADDING = 153,      /* main -> main'   in, out, channels               */
+    /* 154..159 free for ops/k210_sdk.c */
 
     DV_OP_LIMIT = 160 /* every opcode is below this */
 };

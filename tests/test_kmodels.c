@@ -63,8 +63,10 @@ static void compare_node(layer_check *c, const km_node_result *node, const detvm
     uint64_t len = node->kpu_map ? (uint64_t)node->dims[0] * node->dims[1] * node->dims[2] *
                                        node->dims[3]
                                  : node->bytes;
+    /* K210_ADD_PADDING's dump holds one byte per channel: pixel (0,0) of each channel's map */
+    int corner_only = node->kpu_map && n == (size_t)node->dims[0] * node->dims[1] && n < len;
     uint8_t *got = malloc(len + 1);
-    if (!image || len != n || !got) {
+    if (!image || (len != n && !corner_only) || !got) {
         CHECK(0, "%s: %s: %s", c->dir, node->name,
               !image ? "its instruction writes no such memory" : "size differs from the dump");
     } else {
@@ -74,6 +76,9 @@ static void compare_node(layer_check *c, const km_node_result *node, const detvm
         else
             for (uint64_t i = 0; i < len; i++)
                 got[i] = dv_image_u8(image->data, node->offset + (uint32_t)i);
+        uint64_t plane = (uint64_t)node->dims[2] * node->dims[3];
+        for (uint64_t i = 0; corner_only && i < n; i++)
+            got[i] = got[i * plane];
         uint64_t k = 0;
         while (k < n && got[k] == want[k])
             k++;
