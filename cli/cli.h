@@ -21,14 +21,25 @@ typedef struct {
     long long step;                           /* --step, or -1 */
     detvm_trace_mode mode;                    /* --mode fast (default) or secure */
     detvm_tflite_options tflite;              /* --rounding */
+    const char *registry;                     /* --registry PATH */
+    const char *trust[16];                    /* --trust KEY.pub, each */
+    int n_trust, require_signed;              /* --require-signed */
+    int record, store_input;                  /* --record, --store-input */
 } args;
 
 /* Parses MODEL [PARAMS] and the flags; on failure prints and returns the exit status. */
 int parse_args(const char *cmd, int argc, char **argv, args *a);
 /* The same with up to max_positional (at most 4) positional arguments. */
 int parse_args_n(const char *cmd, int max_positional, int argc, char **argv, args *a);
-/* Loads MODEL [PARAMS] into a module; on failure prints and returns the exit status. */
+/* Loads MODEL [PARAMS] into a module; on failure prints and returns the exit status. MODEL
+ * may be registry:NAME[@VERSION], a model from the registry (under the trust policy). */
 int open_model(const args *a, uint8_t **bytes, detvm_module **m);
+/* The same, also giving the registry record (name "" when MODEL is a file) when rec is not
+ * NULL. */
+int open_model_named(const args *a, uint8_t **bytes, detvm_module **m, detvm_model_record *rec);
+/* Opens the registry of --registry (or the default) with the trust policy of --require-signed
+ * and --trust; on failure prints and returns the exit status. */
+int open_registry(const args *a, detvm_registry **reg);
 /* Prints the error as one line and returns its exit status. */
 int fail(const detvm_error *err);
 int usage_error(const char *cmd, const char *what);
@@ -48,5 +59,17 @@ extern const char trace_help[], bisect_help[], prove_step_help[], check_step_hel
 /* cli/cmd_verify.c */
 int cmd_verify(int argc, char **argv);
 extern const char verify_help[];
+/* cli/cmd_registry.c and cli/cmd_audit.c */
+int cmd_registry(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+extern const char registry_help[], audit_help[];
+/* cli/cmd_kpu.c: MaixPy's KPU features */
+int cmd_netinfo(int argc, char **argv);
+int cmd_fmap(int argc, char **argv);
+int cmd_yolo2(int argc, char **argv);
+int cmd_face_encode(int argc, char **argv);
+int cmd_face_compare(int argc, char **argv);
+extern const char netinfo_help[], fmap_help[], yolo2_help[], face_encode_help[],
+    face_compare_help[];
 
 #endif

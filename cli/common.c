@@ -37,6 +37,7 @@ static const char **value_slot(args *a, const char *name)
         {"--key", offsetof(args, key)},         {"--pub", offsetof(args, pub)},
         {"--peer", offsetof(args, peer)},       {"--step", offsetof(args, step_text)},
         {"--mode", offsetof(args, mode_text)},  {"--rounding", offsetof(args, rounding_text)},
+        {"--registry", offsetof(args, registry)},
     };
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
         if (strcmp(name, slots[i].name) == 0)
@@ -82,8 +83,8 @@ int parse_args_n(const char *cmd, int max_positional, int argc, char **argv, arg
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         const char **slot = value_slot(a, s);
-        int is_output = strcmp(s, "-o") == 0;
-        if ((slot || is_output) && i + 1 >= argc) {
+        int is_output = strcmp(s, "-o") == 0, is_trust = strcmp(s, "--trust") == 0;
+        if ((slot || is_output || is_trust) && i + 1 >= argc) {
             fprintf(stderr, "detvm %s: option %s needs a value (see detvm %s --help)\n", cmd, s,
                     cmd);
             return EXIT_INVALID;
@@ -93,6 +94,16 @@ int parse_args_n(const char *cmd, int max_positional, int argc, char **argv, arg
             if (a->n_outputs == 64)
                 return usage_error(cmd, "too many -o");
             a->outputs[a->n_outputs++] = argv[++i];
+        } else if (is_trust) {
+            if (a->n_trust == 16)
+                return usage_error(cmd, "too many --trust");
+            a->trust[a->n_trust++] = argv[++i];
+        } else if (strcmp(s, "--require-signed") == 0) {
+            a->require_signed = 1;
+        } else if (strcmp(s, "--record") == 0) {
+            a->record = 1;
+        } else if (strcmp(s, "--store-input") == 0) {
+            a->store_input = 1;
         } else if (strcmp(s, "--json") == 0) {
             a->json = 1;
         } else if (strcmp(s, "--float-io") == 0) {
@@ -116,17 +127,63 @@ int parse_args_n(const char *cmd, int max_positional, int argc, char **argv, arg
     return check_values(cmd, a);
 }
 
-/* Loads MODEL [PARAMS] into a module; on failure prints and returns the exit status. */
-int open_model(const args *a, uint8_t **bytes, detvm_module **m)
+int open_registry(const args *a, detvm_registry **reg)
+{
+    detvm_error err = {0};
+    uint8_t keys[16][DETVM_PUBLIC_KEY_BYTES];
+    for (int i = 0; i < a->n_trust; i++)
+        if (detvm_public_key_read(a->trust[i], keys[i], &err))
+            return fail(&err);
+    /* DETVM_REGISTRY_SYNC=full: every commit is fsynced, against power loss (docs/registry.md) */
+    const char *sync = getenv("DETVM_REGISTRY_SYNC");
+    unsigned flags = sync && strcmp(sync, "full") == 0 ? DETVM_REGISTRY_SYNC_FULL : 0;
+    detvm_trust_policy policy = {a->require_signed, keys[0], (uint32_t)a->n_trust};
+    if (detvm_registry_open(a->registry, flags, reg, &err))
+        return fail(&err);
+    if (detvm_registry_set_policy(*reg, &policy, &err)) {
+        detvm_registry_close(*reg);
+        *reg = NULL;
+        return fail(&err);
+    }
+    return 0;
+}
+
+#define REGISTRY_PREFIX "registry:"
+
+int open_model_named(const args *a, uint8_t **bytes, detvm_module **m, detvm_model_record *rec)
 {
     detvm_error err = {0};
     size_t len = 0;
-    if (detvm_load_model_files(a->model, a->params, &a->tflite, bytes, &len, &err) ||
-        detvm_module_load(*bytes, len, m, &err)) {
+    *bytes = NULL;
+    if (rec)
+        memset(rec, 0, sizeof *rec);
+    if (strncmp(a->model, REGISTRY_PREFIX, strlen(REGISTRY_PREFIX)) == 0) {
+        if (a->params) {
+            fprintf(stderr, "detvm: %s: a registry model takes no params file\n", a->model);
+            return EXIT_INVALID;
+        }
+        detvm_registry *reg = NULL;
+        int rc = open_registry(a, &reg);
+        if (rc)
+            return rc;
+        detvm_status st = detvm_registry_load(reg, a->model + strlen(REGISTRY_PREFIX), bytes,
+                                              &len, rec, &err);
+        detvm_registry_close(reg);
+        if (st)
+            return fail(&err);
+    } else if (detvm_load_model_files(a->model, a->params, &a->tflite, bytes, &len, &err)) {
+        return fail(&err);
+    }
+    if (detvm_module_load(*bytes, len, m, &err)) {
         free(*bytes);
         *bytes = NULL;
         return fail(&err);
     }
     return 0;
+}
+
+int open_model(const args *a, uint8_t **bytes, detvm_module **m)
+{
+    return open_model_named(a, bytes, m, NULL);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "detvm.h"
@@ -13,8 +14,10 @@
 static const char run_help[] =
     "usage: detvm run MODEL [PARAMS] -i INPUT -o OUTPUT [-o OUTPUT ...] [--float-io]\n"
     "                 [--rounding double|single] [--receipt R --key KEY [--mode fast|secure]]\n"
-    "Runs MODEL (a .dvm module, a .tflite file, or a CVM graph JSON followed by its params) on\n"
-    "the raw bytes of INPUT and writes the raw output bytes.\n"
+    "                 [--record [--store-input] [--key KEY] [--registry PATH]]\n"
+    "Runs MODEL (a .dvm module, a .tflite file, a CVM graph JSON followed by its params, or\n"
+    "registry:NAME[@VERSION], a model from the registry) on the raw bytes of INPUT and writes\n"
+    "the raw output bytes.\n"
     "  CVM models: int8 elements, or little-endian int32 when the input precision is above 8,\n"
     "  in and out exactly as CVMAPIInference takes and returns them; one -o.\n"
     "  TFLite models: the input tensor's own int8 or uint8 bytes; one -o per output, in output\n"
@@ -27,6 +30,14 @@ static const char run_help[] =
     "  of the input and output bytes the model took and gave (with --float-io, the quantized\n"
     "  bytes), the trace root and steps, the engine version, devices, kernel variants and gas.\n"
     "  Check it with detvm receipt verify.\n"
+    "--record traces the run and records it in the registry (--registry PATH, else\n"
+    "  $DETVM_REGISTRY, else $XDG_DATA_HOME/detvm/registry.db or ~/.local/share/detvm/):\n"
+    "  the module, the input and output hashes, the trace root and every step's output hash,\n"
+    "  a receipt signed with KEY (else with the registry's own key, FILE.key beside it), the\n"
+    "  engine version, devices, kernel variants and duration; --store-input keeps the input\n"
+    "  bytes too, so that detvm audit can replay the run. Prints \"recorded run ID\".\n"
+    "--require-signed and --trust KEY.pub apply the trust policy to registry models\n"
+    "  (see detvm registry --help).\n"
     "Exit status: 0, 1 (invalid model or input) or 2 (runtime error).\n";
 
 static float float_at(const uint8_t *p)
@@ -112,6 +123,27 @@ static int write_receipt(const detvm_session *s, const uint8_t *input, size_t in
     return rc;
 }
 
+/* Records the session's traced run in the registry and prints its id. */
+static int record_run(const args *a, const detvm_session *s, const uint8_t *input, size_t in_len,
+                      const uint8_t *output, size_t out_len, const uint8_t *key,
+                      const detvm_model_record *named, uint64_t duration_ns)
+{
+    detvm_registry *reg = NULL;
+    int rc = open_registry(a, &reg);
+    if (rc)
+        return rc;
+    detvm_record_options opt = {named ? named->name : NULL, named ? named->version : NULL,
+                                a->store_input, key, duration_ns};
+    detvm_error err = {0};
+    int64_t id = 0;
+    if (detvm_registry_record(reg, s, input, in_len, output, out_len, &opt, &id, &err))
+        rc = fail(&err);
+    else
+        printf("recorded run %lld\n", (long long)id);
+    detvm_registry_close(reg);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     args a;
@@ -120,17 +152,22 @@ static int cmd_run(int argc, char **argv)
         return rc;
     if (!a.input || a.n_outputs < 1)
         return usage_error("run", "-i INPUT and -o OUTPUT are required");
-    if (!a.receipt != !a.key)
+    if (a.receipt && !a.key)
         return usage_error("run", "--receipt R and --key KEY go together");
+    if (a.key && !a.receipt && !a.record)
+        return usage_error("run", "--key KEY goes with --receipt R or --record");
+    if (a.store_input && !a.record)
+        return usage_error("run", "--store-input goes with --record");
     uint8_t *bytes = NULL, *input = NULL, *output = NULL;
     size_t in_len = 0;
     detvm_module *m = NULL;
     detvm_session *s = NULL;
     detvm_error err = {0};
     uint8_t key[DETVM_SECRET_KEY_BYTES];
+    detvm_model_record named;
     if (a.key && detvm_secret_key_read(a.key, key, &err))
         return fail(&err);
-    if ((rc = open_model(&a, &bytes, &m)))
+    if ((rc = open_model_named(&a, &bytes, &m, &named)))
         return rc;
     if (detvm_read_file(a.input, &input, &in_len, &err)) {
         rc = fail(&err);
@@ -152,16 +189,25 @@ static int cmd_run(int argc, char **argv)
     if (a.float_io && (rc = quantize_input(m, &input, &in_len)))
         goto done;
     output = malloc(info.output_len + 1);
+    struct timespec t0, t1;
     if (!output || detvm_session_new(m, &s, &err) ||
-        (a.receipt && detvm_session_set_trace(s, a.mode, &err)) ||
+        ((a.receipt || a.record) && detvm_session_set_trace(s, a.mode, &err)) ||
+        clock_gettime(CLOCK_MONOTONIC, &t0) ||
         detvm_run(s, input, in_len, output, info.output_len, &err)) {
         rc = output ? fail(&err) : EXIT_RUNTIME;
         goto done;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     for (uint32_t k = 0; !rc && k < n_files; k++)
         rc = write_output(m, k, output, a.outputs[k], a.float_io);
     if (!rc && a.receipt)
         rc = write_receipt(s, input, in_len, output, info.output_len, key, a.receipt);
+    if (!rc && a.record) {
+        uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+                      (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+        rc = record_run(&a, s, input, in_len, output, info.output_len, a.key ? key : NULL,
+                        named.name[0] ? &named : NULL, ns);
+    }
 done:
     detvm_session_free(s);
     detvm_module_free(m);
@@ -435,6 +481,13 @@ static const struct {
     {"prove-step", cmd_prove_step, prove_step_help},
     {"check-step", cmd_check_step, check_step_help},
     {"verify", cmd_verify, verify_help},
+    {"registry", cmd_registry, registry_help},
+    {"audit", cmd_audit, audit_help},
+    {"netinfo", cmd_netinfo, netinfo_help},
+    {"fmap", cmd_fmap, fmap_help},
+    {"yolo2", cmd_yolo2, yolo2_help},
+    {"face-encode", cmd_face_encode, face_encode_help},
+    {"face-compare", cmd_face_compare, face_compare_help},
 };
 
 static void print_usage(FILE *f)

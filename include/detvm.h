@@ -515,6 +515,117 @@ typedef struct {
 detvm_status detvm_verify_module(const detvm_module *module, detvm_finding_fn fn, void *user,
                                  detvm_verify_summary *summary, detvm_error *err);
 
+/* ---- K210 and MaixPy features (vm/kpu_info.c, vm/yolo2.c, vm/face.c) ---------------------
+ *
+ * What MaixPy's KPU module offers (kpu.netinfo, kpu.forward to an end layer, kpu.fmap,
+ * kpu.set_outputs, kpu.init_yolo2 / run_yolo2, kpu.face_encode / face_compare), on a module
+ * compiled from a kmodel. A layer is a kmodel node, numbered as in the file (the NNN of its
+ * instructions' names "NNN_<op>"), which is MaixPy's layer number. Nothing here allocates. */
+
+typedef struct {
+    uint32_t index;            /* the node's number in the kmodel */
+    char type[32];             /* its op as the file names it: "K210_CONV", "KPUConv2D", ... */
+    uint32_t first_step, last_step;  /* its instructions in the module */
+    int is_kpu;                /* a KPU convolution: the MaixPy fields below are its own */
+    uint32_t wi, hi, wo, ho;   /* input and output width and height (output after pooling) */
+    uint32_t chi, cho;         /* input and output channels */
+    uint32_t dw;               /* 1 for a depthwise layer */
+    uint32_t kernel_type;      /* 0: 1x1, 1: 3x3 */
+    uint32_t pool_type;        /* the KPU's pool type: 0 none, 1 max 2x2 stride 2, 2 mean 2x2
+                                  stride 2, 3 max 4x4 s4, 4 mean 4x4 s4, 5 left-top 2x2 s2,
+                                  6 right-top 2x2 s2, 7 left-top 4x4 s4, 8 mean 2x2 s1,
+                                  9 max 2x2 s1 */
+    uint32_t para_size;        /* kernel_load_cfg.para_size: weight bytes per load */
+    uint32_t batches;          /* maps the layer computes one after another (1 but in v4) */
+    int has_fmap;              /* the node leaves a map in KPU RAM (a KPU layer or an upload) */
+    uint32_t fmap_step;        /* the instruction that writes it */
+    uint32_t fmap_n, fmap_ch, fmap_h, fmap_w;  /* that map: n batches of ch x h x w */
+    uint64_t param_bytes;      /* bytes of constants the node's instructions read */
+} detvm_kpu_layer;
+
+/* MaixPy's kpu.netinfo: the layers of a kmodel module in file order. Layers of other modules
+ * (CVM, TFLite) are none. detvm_kpu_netinfo describes the k-th (k < count), detvm_kpu_layer_find
+ * the layer numbered `index`. */
+uint32_t detvm_kpu_layer_count(const detvm_module *module);
+detvm_status detvm_kpu_netinfo(const detvm_module *module, uint32_t k, detvm_kpu_layer *layer,
+                               detvm_error *err);
+detvm_status detvm_kpu_layer_find(const detvm_module *module, uint32_t index,
+                                  detvm_kpu_layer *layer, detvm_error *err);
+
+/* A layer's output map, in KPU RAM after a forward run. */
+typedef struct {
+    uint32_t layer;            /* the node's number */
+    uint32_t step;             /* the instruction that wrote the map */
+    uint32_t n, ch, h, w;      /* n batches of ch channels of h x w bytes */
+    uint32_t offset;           /* the map's first byte in KPU RAM */
+    const int32_t *kpu;        /* the KPU RAM image (ops/kimage.h layout) after that step;
+                                  valid until the session runs again */
+} detvm_kpu_fmap;
+
+/* MaixPy's kpu.forward(task, img, end_layer): runs the model on `input` up to the instruction
+ * of layer `index` that writes its map (the layers after it do not run), and describes the
+ * map. DETVM_EINVALID for a layer that leaves no map in KPU RAM (use detvm_run_until). */
+detvm_status detvm_kpu_forward(detvm_session *session, const void *input, size_t input_len,
+                               uint32_t index, detvm_kpu_fmap *fmap, detvm_error *err);
+/* MaixPy's kpu.fmap(fmap, ch): channel `channel` of batch `batch` of the map, h*w bytes row by
+ * row (len must be h*w), read from the KPU's row layout. */
+detvm_status detvm_kpu_fmap_channel(const detvm_kpu_fmap *fmap, uint32_t batch,
+                                    uint32_t channel, uint8_t *pixels, size_t len,
+                                    detvm_error *err);
+
+/* MaixPy's kpu.set_outputs(task, k, w, h, ch) and what forward then returns: output k of the
+ * session's last detvm_run seen as ch channels of h x w (CHW: view dims ch, h, w), checked
+ * against the output's element count; w = h = ch = 0 gives the shape the module declares.
+ * The elements are the output's int32 values (float32 bits for a float output); the view is
+ * valid until the session runs again. */
+detvm_status detvm_session_output_view(const detvm_session *session, uint32_t k, uint32_t w,
+                                       uint32_t h, uint32_t ch, detvm_tensor_view *view,
+                                       detvm_error *err);
+
+/* YOLOv2 region decoding, as MaixPy's kpu.init_yolo2 / run_yolo2, deterministic: the order of
+ * every float operation, the exp function and the tie-breaks are fixed (see vm/yolo2.c), so
+ * the detections and their bits are the same on every machine. The output map holds, for
+ * each anchor a, channels a*(5+classes) .. : tx, ty, tw, th, objectness, class logits. */
+typedef struct {
+    uint32_t w, h, channels;   /* the output map: channels x h x w floats, CHW */
+    uint32_t n_anchors;
+    const float *anchors;      /* n_anchors (width, height) pairs, in grid cells, > 0 */
+    uint32_t classes;          /* 0: channels / n_anchors - 5; else it must agree */
+    float threshold;           /* 0..1: a class prob must exceed it */
+    float nms;                 /* 0..1: a box whose IoU with a better box of its class
+                                  exceeds this is dropped */
+    uint32_t image_w, image_h; /* the network input size, for pixel coordinates */
+} detvm_yolo2_params;
+
+typedef struct {
+    uint32_t index;            /* the box: anchor * h * w + row * w + column */
+    uint32_t classid;
+    float prob;                /* objectness * class probability */
+    float x, y, w, h;          /* center and size, relative to the image (0..1) */
+    float x1, y1, x2, y2;      /* corners in pixels */
+    int32_t rect[4];           /* MaixPy's rect: x, y, w, h in whole pixels */
+} detvm_yolo2_object;
+
+/* Workspace bytes detvm_yolo2_decode needs (0 when the parameters are invalid). */
+uint64_t detvm_yolo2_workspace_bytes(const detvm_yolo2_params *params);
+/* Decodes `count` floats (channels*h*w); the input is not modified. Writes the first
+ * max_objects objects, in box order (MaixPy's), and sets *n_objects to how many there are.
+ * The workspace must be 4-byte aligned. */
+detvm_status detvm_yolo2_decode(const detvm_yolo2_params *params, const float *output,
+                                uint64_t count, void *workspace, uint64_t workspace_bytes,
+                                detvm_yolo2_object *objects, uint32_t max_objects,
+                                uint32_t *n_objects, detvm_error *err);
+
+/* MaixPy's kpu.face_encode: a face feature of len floats (1..65536) to len bytes, each
+ * min(max(x, -0.25), 0.25) * 512 truncated, as MaixPy stores it (x >= 0.25 gives -128 there,
+ * and here: MaixPy keeps the low byte of 128). */
+detvm_status detvm_face_encode(const float *feature, uint32_t len, int8_t *code,
+                               detvm_error *err);
+/* MaixPy's kpu.face_compare: the similarity of two codes of len bytes, 50 + 50 * cosine
+ * (0..100), computed as MaixPy does (vm/face.c); NaN (0x7fc00000) when a code is all zero. */
+detvm_status detvm_face_compare(const int8_t *a, const int8_t *b, uint32_t len, float *score,
+                                detvm_error *err);
+
 /* ---- Registry (registry/) -----------------------------------------------------------------
  *
  * An SQLite database of modules, named model versions, recorded runs and their audits (the
@@ -547,10 +658,11 @@ void detvm_registry_close(detvm_registry *registry);
 /* The database file the handle opened. */
 const char *detvm_registry_file(const detvm_registry *registry);
 
-/* Which models may be loaded from the registry (detvm_registry_load, records of runs of a
- * registry model, audits). Whatever the policy, a model whose stored signature does not verify
- * is refused. With require_signed, so is a model without a signature by a trusted key: one in
- * the registry's list (detvm_registry_trust_add) or among the n_keys 32-byte keys of `keys`. */
+/* Which models may be loaded from the registry: by reference (detvm_registry_load), judging
+ * that model version, and in audits, judging a run's module by every version holding it.
+ * Whatever the policy, a model whose stored signature does not verify is refused. With
+ * require_signed, so is a model without a signature by a trusted key: one in the registry's
+ * list (detvm_registry_trust_add) or among the n_keys 32-byte keys of `keys`. */
 typedef struct {
     int require_signed;
     const uint8_t *keys;
@@ -583,7 +695,7 @@ typedef struct {
     detvm_source_file sources[2];
     int is_signed;
     int signature_valid;           /* the signature verifies over the module id */
-    int signer_trusted;            /* the signer is in the registry's list of trusted keys */
+    int signer_trusted;            /* the signer is trusted (the registry's list, the policy) */
     uint8_t signer[DETVM_PUBLIC_KEY_BYTES];
     uint8_t signature[DETVM_SIGNATURE_BYTES];
     int64_t created;               /* nanoseconds since 1970-01-01 UTC */

@@ -93,8 +93,30 @@ enum dv_opcode {
                                       attrs: as KPU_CONV2D, main output byte offset          */
 
     /* ops/nncase.c: the CPU nodes of kmodel v4, as the nncase v0.2 runtime computes them */
-    DV_OP_NNCASE_FIRST = 112,      /* 112..135: see ops/nncase.c                           */
-    DV_OP_NNCASE_LAST = 135,
+    /* Pattern (ops/nncase.h): dst image, source images..., constants -> dst image'.
+     * Attribute layouts at each kernel; byte offsets index the images. */
+    DV_OP_NNCASE_BINARY = 112,           /* dst, a, b -> dst'    float a op b, broadcast   */
+    DV_OP_NNCASE_CONCAT = 113,           /* dst, src_0..n-1 -> dst'   byte concatenation   */
+    DV_OP_NNCASE_CONV2D = 114,           /* dst, src, weights, bias -> dst'   float conv   */
+    DV_OP_NNCASE_DEQUANTIZE = 115,       /* dst, src -> dst'     uint8 -> float            */
+    DV_OP_NNCASE_MATMUL = 116,           /* dst, a, b, bias -> dst'   float                */
+    DV_OP_NNCASE_PAD = 117,              /* dst, src -> dst'                               */
+    DV_OP_NNCASE_QUANTIZE = 118,         /* dst, src -> dst'     float -> uint8            */
+    DV_OP_NNCASE_REDUCE = 119,           /* dst, src -> dst'     float mean/min/max/sum    */
+    DV_OP_NNCASE_REDUCE_WINDOW2D = 120,  /* dst, src -> dst'     float pooling             */
+    DV_OP_NNCASE_MEMORY_COPY = 121,      /* dst, src -> dst'                               */
+    DV_OP_NNCASE_RESIZE_IMAGE = 122,     /* dst, src -> dst'     bilinear / nearest        */
+    DV_OP_NNCASE_SOFTMAX = 123,          /* dst, src -> dst'     float                     */
+    DV_OP_NNCASE_TRANSPOSE = 124,        /* dst, src -> dst'                               */
+    DV_OP_NNCASE_STRIDED_SLICE = 125,    /* dst, src -> dst'                               */
+    DV_OP_NNCASE_UNARY = 126,            /* dst, src -> dst'     float abs..square         */
+    DV_OP_NNCASE_QUANTIZED_CONV2D = 127, /* dst, src, weights, bias -> dst'   uint8 conv   */
+    DV_OP_NNCASE_QUANTIZED_MATMUL = 128, /* dst, a, b, bias -> dst'   uint8                */
+    DV_OP_NNCASE_QUANTIZED_BINARY = 129, /* dst, a, b -> dst'    uint8 a op b, broadcast   */
+    DV_OP_NNCASE_TABLE_LOOKUP1D = 130,   /* dst, src, table -> dst'                        */
+    DV_OP_NNCASE_CONV2D_TRANSPOSE = 131, /* dst, src, weights -> dst'   float              */
+    DV_OP_NNCASE_NNIL_UNARY = 132,       /* dst, src -> dst'     a float stack program     */
+    /* 133..135: free for ops/nncase.c */
 
     /* ops/k210_sdk.c: the CPU layers of kmodel v3, as the Kendryte SDK's kpu.c computes them */
     DV_OP_SDK_ADD = 136,                 /* main -> main'   a, b, out, count                */
