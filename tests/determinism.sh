@@ -34,8 +34,8 @@ s390x|s390x-linux-gnu-gcc|-O2|qemu-s390x -L /usr/s390x-linux-gnu'
 VARIANTS='reference:1'
 
 # The CI subset: the first of every 10 cases of each CVM group, and these TFLite models
-# (plus the fixtures, always).
-CI_PREPARE='--every 10 --models person_detect'
+# and kmodels (plus the fixtures, always).
+CI_PREPARE='--every 10 --models person_detect,iris_v3,mnist_v3,iris_v4,yolo20_v4'
 
 WARN='-Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter'
 CORE_SRC=$(ls ops/*.c hal/*.c hal/*/*.c vm/*.c 2>/dev/null)

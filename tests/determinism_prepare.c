@@ -5,11 +5,11 @@
  *   determinism_prepare [--every N] [--models NAME,...] WORKDIR
  *
  * Cases: fixtures/cvm and fixtures/tflite always; from ../shared (or $DETVM_SHARED), when
- * present, the CVM corpus (valid, divergent, invalid, medium) and models/tflite. --every N
- * keeps the first of every N cases of each CVM group; --models keeps the TFLite models whose
- * name holds one of the given substrings; DETVM_CASE=substring filters CVM cases as in the
- * tests. Invalid cases that do not compile are skipped (they have nothing to run); kmodel and
- * Kneron models are skipped because the loader does not read them yet. Run from the top of
+ * present, the CVM corpus (valid, divergent, invalid, medium), models/tflite and models/kmodel.
+ * --every N keeps the first of every N cases of each CVM group; --models keeps the TFLite
+ * models and kmodels whose name holds one of the given substrings; DETVM_CASE=substring
+ * filters CVM cases as in the tests. Invalid cases that do not compile are skipped (they have
+ * nothing to run); Kneron models are skipped because no loader reads them yet. Run from the top of
  * the source tree. Exit 1 when a case that should compile does not, or a file cannot be
  * written. */
 #include <dirent.h>
@@ -108,13 +108,18 @@ static void add_cvm_case(const char *dir, json_t *meta, void *user)
     p->cases++;
 }
 
-/* A TFLite model folder: model.tflite and every file of inputs/, in name order. */
-static void add_tflite_model(prepare *p, const char *dir, const char *name)
+/* A model folder: model.tflite or model.kmodel, and every file of inputs/, in name order. */
+static void add_model_folder(prepare *p, const char *dir, const char *name)
 {
     char model[DET_PATH_MAX], file[DET_NAME_MAX], input[DET_PATH_MAX];
     char *names[256];
     int n = 0;
     snprintf(model, sizeof model, "%s/model.tflite", dir);
+    FILE *probe = fopen(model, "rb");
+    if (probe)
+        fclose(probe);
+    else
+        snprintf(model, sizeof model, "%s/model.kmodel", dir);
     if (add_module(p, name, model, NULL, 0, file, sizeof file) != 0) {
         p->failures++;
         return;
@@ -148,7 +153,7 @@ static int wanted(const char *name, const char *models)
 }
 
 /* Each model folder under base (in name order) that --models keeps. */
-static void add_tflite_models(prepare *p, const char *base, const char *prefix,
+static void add_model_folders(prepare *p, const char *base, const char *prefix,
                               const char *models)
 {
     char *names[256], dir[DET_PATH_MAX / 2], name[DET_NAME_MAX];
@@ -164,21 +169,10 @@ static void add_tflite_models(prepare *p, const char *base, const char *prefix,
         if (wanted(names[i], models)) {
             snprintf(dir, sizeof dir, "%s/%s", base, names[i]);
             snprintf(name, sizeof name, "%s/%s", prefix, names[i]);
-            add_tflite_model(p, dir, name);
+            add_model_folder(p, dir, name);
         }
         free(names[i]);
     }
-}
-
-static int count_entries(const char *dir)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return n;
 }
 
 int main(int argc, char **argv)
@@ -217,7 +211,7 @@ int main(int argc, char **argv)
 
     p.group = "fixtures/cvm";
     cases_each("fixtures/cvm", add_cvm_case, &p);
-    add_tflite_models(&p, "fixtures/tflite", "fixtures/tflite", NULL);
+    add_model_folders(&p, "fixtures/tflite", "fixtures/tflite", NULL);
     shared = shared_dir();
     if (shared) {
         for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
@@ -229,11 +223,11 @@ int main(int argc, char **argv)
             corpus_each(groups[g], add_cvm_case, &p);
         }
         snprintf(path, sizeof path, "%s/models/tflite", shared);
-        add_tflite_models(&p, path, "tflite", models);
+        add_model_folders(&p, path, "tflite", models);
         snprintf(path, sizeof path, "%s/models/kmodel", shared);
-        int kmodels = count_entries(path);
-        printf("skipped: %d kmodel models and the Kneron NEF in %s/models (their loaders do "
-               "not exist yet)\n", kmodels, shared);
+        add_model_folders(&p, path, "kmodel", models);
+        printf("skipped: the Kneron NEF in %s/models (its loader does not exist yet)\n",
+               shared);
     } else {
         printf("skipped: ../shared is absent (set DETVM_SHARED): fixtures only\n");
     }
