@@ -15,9 +15,9 @@ static const char run_help[] =
     "usage: detvm run MODEL [PARAMS] -i INPUT -o OUTPUT [-o OUTPUT ...] [--float-io]\n"
     "                 [--rounding double|single] [--receipt R --key KEY [--mode fast|secure]]\n"
     "                 [--record [--store-input] [--key KEY] [--registry PATH]]\n"
-    "Runs MODEL (a .dvm module, a .tflite file, a CVM graph JSON followed by its params, or\n"
-    "registry:NAME[@VERSION], a model from the registry) on the raw bytes of INPUT and writes\n"
-    "the raw output bytes.\n"
+    "Runs MODEL (a .dvm module, a .tflite file, a K210 .kmodel, a CVM graph JSON followed by\n"
+    "its params, or registry:NAME[@VERSION], a model from the registry) on the raw bytes of\n"
+    "INPUT and writes the raw output bytes.\n"
     "  CVM models: int8 elements, or little-endian int32 when the input precision is above 8,\n"
     "  in and out exactly as CVMAPIInference takes and returns them; one -o.\n"
     "  TFLite models: the input tensor's own int8 or uint8 bytes; one -o per output, in output\n"
@@ -25,6 +25,10 @@ static const char run_help[] =
     "  instead, converted with TFLite's quantize and dequantize formulas. --rounding picks\n"
     "  TFLite Micro's double rounding (the default) or the single-rounding variant when a\n"
     "  .tflite file is compiled.\n"
+    "  kmodels: uint8 CHW bytes for a KPU input (or the float32 input vector); one -o per\n"
+    "  output, in output order, each the output's raw bytes (float32 for these models). KPU\n"
+    "  layers run on the k210 device (here its emulator), DETVM_DEVICES=cpu keeps them on the\n"
+    "  CPU; the bytes are the same.\n"
     "--receipt R --key KEY traces the run (--mode fast, the default, or secure) and writes R,\n"
     "  a receipt signed with the secret key KEY (from detvm keygen): the module id, the hashes\n"
     "  of the input and output bytes the model took and gave (with --float-io, the quantized\n"
@@ -220,8 +224,9 @@ done:
 static const char compile_help[] =
     "usage: detvm compile SYMBOL PARAMS -o MODULE\n"
     "       detvm compile MODEL.tflite -o MODULE [--rounding double|single]\n"
-    "Compiles a CVM model (graph JSON and params) or an int8 .tflite model into a bytecode\n"
-    "module. --rounding picks TFLite Micro's double rounding (the default) or its single-\n"
+    "       detvm compile MODEL.kmodel -o MODULE\n"
+    "Compiles a CVM model (graph JSON and params), an int8 .tflite model or a K210 kmodel\n"
+    "(v3 or v4) into a bytecode module. --rounding picks TFLite Micro's double rounding (the default) or its single-\n"
     "rounding variant; the module records which. Compiling the same model twice gives\n"
     "identical bytes. The module is written whole or not at all.\n";
 
@@ -277,8 +282,8 @@ static const char info_help[] =
 
 static const char *dtype_name(detvm_dtype dtype)
 {
-    static const char *names[] = {"int32", "int8", "uint8", "int16"};
-    return (unsigned)dtype < 4 ? names[dtype] : "unknown";
+    static const char *names[] = {"int32", "int8", "uint8", "int16", "float32"};
+    return (unsigned)dtype < 5 ? names[dtype] : "unknown";
 }
 
 /* One binding: name, shape, precision, element type and size, and its quantization. */
@@ -403,6 +408,11 @@ static int cmd_info(int argc, char **argv)
                (unsigned long long)info.arena_bytes);
         printf("source %s%s%s\n", info.source_format, info.rounding[0] ? ", rounding " : "",
                info.rounding);
+        if (info.n_segments)
+            printf("devices: %s runs %u of the %u instructions, in %u segments; the CPU the "
+                   "rest (DETVM_DEVICES=cpu: all)\n",
+                   info.segment_devices, info.segment_instructions, info.n_instructions,
+                   info.n_segments);
         binding_line(m, 0, 0);
         for (uint32_t k = 0; k < info.n_outputs; k++)
             binding_line(m, 1, k);

@@ -130,6 +130,9 @@ typedef struct {
     char postprocess_name[32]; /* "", "argmax", "detection" as in the source, or "separate" */
     char source_format[16];    /* "cvm", "tflite" or "kmodel" */
     char rounding[8];          /* "double" or "single" for TFLite modules, else "" */
+    uint32_t n_segments;       /* device segments (the rest runs on the CPU) */
+    uint32_t segment_instructions; /* instructions in them */
+    char segment_devices[32];  /* their devices, comma-separated ("k210"), or "" */
 } detvm_module_info;
 
 detvm_status detvm_module_get_info(const detvm_module *module, detvm_module_info *info);

@@ -246,6 +246,7 @@ static detvm_status read_outputs(km_import *ctx, detvm_error *err)
                      3 + ctx->outputs[k].shape.ndim, err);
         if (st)
             return st;
+        m->tensors[y].name = ctx->node_name;
         m->tensors[y].dtype = (uint8_t)ctx->outputs[k].dtype;
         m->tensors[y].precision = ctx->outputs[k].dtype == DVM_DTYPE_UINT8 ? 9 : 32;
         m->outputs[k] = y;

@@ -1,4 +1,5 @@
 /* Describing a loaded module to its user. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../ops/quant.h"
@@ -34,6 +35,19 @@ detvm_status detvm_module_get_info(const detvm_module *m, detvm_module_info *inf
     strcpy(info->rounding, m->rounding == DV_ROUND_DOUBLE   ? "double"
                            : m->rounding == DV_ROUND_SINGLE ? "single"
                                                             : "");
+    info->n_segments = m->n_segments;
+    uint32_t seen = 0;
+    for (uint32_t k = 0; k < m->n_segments; k++) {
+        uint32_t first, count, kind;
+        vm_segment(m, k, &first, &count, &kind);
+        info->segment_instructions += count;
+        const hal_device *device = hal_device_of_kind(kind);
+        size_t used = strlen(info->segment_devices);
+        if (!(seen & (1u << kind)) && used + 18 < sizeof info->segment_devices)
+            snprintf(info->segment_devices + used, sizeof info->segment_devices - used, "%s%s",
+                     used ? "," : "", device ? device->name : "unknown");
+        seen |= 1u << kind;
+    }
     return DETVM_OK;
 }
 
