@@ -258,6 +258,10 @@ detvm_status detvm_registry_open(const char *path, unsigned flags, detvm_registr
     }
     sqlite3_extended_result_codes(r->db, 1);
     sqlite3_busy_timeout(r->db, REG_BUSY_TIMEOUT_MS);
+    /* Closing leaves the WAL in place: checkpointing it there would cost every one-shot
+     * command (detvm run --record) its fsyncs. SQLite checkpoints as the WAL grows, and
+     * detvm registry check checkpoints it whole. */
+    sqlite3_db_config(r->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
     /* A committed transaction is in the WAL file before COMMIT returns: a killed process loses
      * nothing it committed. FULL also fsyncs the WAL at each commit, against power loss. */
     const char *sync = flags & DETVM_REGISTRY_SYNC_FULL ? "PRAGMA synchronous=FULL"
