@@ -1,0 +1,46 @@
+/* Kernel variants: faster kernels that give exactly the reference kernel's bytes.
+ *
+ * A variant belongs to one opcode and one instruction set. It may decline an instance (its
+ * `accepts` looks at the attributes and input shapes: a stride it has no code for, say), and
+ * then the reference kernel runs. A variant's work is split into `items` that are independent:
+ * every output element is computed by exactly one item, in a fixed order, so running the items
+ * [0, n) in any partition across threads gives the same bytes as running them in one go. Each
+ * thread gets its own scratch of `scratch` int32 elements.
+ *
+ * The differential tests (tests/test_variants.c) hold every variant to its reference kernel on
+ * random shapes and values, the extremes included. This layer allocates nothing. */
+#ifndef DETVM_OPS_VARIANT_H
+#define DETVM_OPS_VARIANT_H
+
+#include "op.h"
+
+/* Instruction sets, as bits of a mask. */
+enum dv_isa {
+    DV_ISA_AVX2 = 1u << 0,      /* x86-64 AVX2: vpmaddubsw / vpmaddwd */
+    DV_ISA_VNNI = 1u << 1       /* x86-64 AVX-512 VNNI (with AVX-512 F/BW/VL): vpdpbusd */
+};
+
+typedef struct {
+    uint32_t opcode;
+    uint32_t isa;               /* one enum dv_isa bit: what the CPU must have */
+    const char *name;           /* "avx2", "vnni" */
+    /* Nonzero when this variant computes this instance. */
+    int (*accepts)(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in);
+    /* The number of independent work items of this instance (at least 1). */
+    uint64_t (*items)(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in);
+    /* Scratch int32 elements one thread needs; NULL means none. */
+    uint64_t (*scratch)(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in);
+    /* Computes the output elements of items [begin, end). */
+    void (*run)(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                dv_tensor *out, int32_t *scratch, uint64_t begin, uint64_t end);
+} dv_variant;
+
+/* The instruction sets this CPU has (0 on other architectures). */
+uint32_t dv_isa_detect(void);
+
+/* The best variant for this instance among those whose instruction set is in `isa_mask`
+ * (VNNI before AVX2), or NULL: the reference kernel. */
+const dv_variant *dv_variant_find(uint32_t opcode, uint32_t isa_mask, const dv_attrs *attrs,
+                                  uint32_t n_in, const dv_shape *in);
+
+#endif
