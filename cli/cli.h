@@ -17,10 +17,10 @@ typedef struct {
     const char *model, *params, *input, *outputs[64];
     int n_outputs, json, float_io, rerun;
     const char *receipt, *key, *pub, *peer;   /* --receipt, --key, --pub, --peer */
-    const char *step_text, *mode_text, *rounding_text;
+    const char *step_text, *mode_text, *rounding_text, *kpu_text;
     long long step;                           /* --step, or -1 */
     detvm_trace_mode mode;                    /* --mode fast (default) or secure */
-    detvm_tflite_options tflite;              /* --rounding */
+    detvm_compile_options tflite;             /* --rounding, --kpu-semantics */
     const char *registry;                     /* --registry PATH */
     const char *trust[16];                    /* --trust KEY.pub, each */
     int n_trust, require_signed;              /* --require-signed */

@@ -38,6 +38,7 @@ static const char **value_slot(args *a, const char *name)
         {"--peer", offsetof(args, peer)},       {"--step", offsetof(args, step_text)},
         {"--mode", offsetof(args, mode_text)},  {"--rounding", offsetof(args, rounding_text)},
         {"--registry", offsetof(args, registry)},
+        {"--kpu-semantics", offsetof(args, kpu_text)},
     };
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
         if (strcmp(name, slots[i].name) == 0)
@@ -53,6 +54,11 @@ static int check_values(const char *cmd, args *a)
             return usage_error(cmd, "--rounding takes double or single");
         a->tflite.rounding = a->rounding_text[0] == 's' ? DETVM_ROUNDING_SINGLE
                                                          : DETVM_ROUNDING_DOUBLE;
+    }
+    if (a->kpu_text) {
+        if (strcmp(a->kpu_text, "nncase") != 0 && strcmp(a->kpu_text, "sdk") != 0)
+            return usage_error(cmd, "--kpu-semantics takes nncase or sdk");
+        a->tflite.kpu = a->kpu_text[0] == 's' ? DETVM_KPU_SDK : DETVM_KPU_NNCASE_V02;
     }
     a->mode = DETVM_TRACE_FAST;
     if (a->mode_text) {

@@ -24,7 +24,8 @@ static const char run_help[] =
     "  order, each the output tensor's bytes. --float-io takes and writes little-endian float32\n"
     "  instead, converted with TFLite's quantize and dequantize formulas. --rounding picks\n"
     "  TFLite Micro's double rounding (the default) or the single-rounding variant when a\n"
-    "  .tflite file is compiled.\n"
+    "  .tflite file is compiled. --kpu-semantics picks the KPU arithmetic of a kmodel: nncase\n"
+    "  (v0.2, the default, as the nncase simulator) or sdk (v0.1 and the Kendryte SDK).\n"
     "  kmodels: uint8 CHW bytes for a KPU input (or the float32 input vector); one -o per\n"
     "  output, in output order, each the output's raw bytes (float32 for these models). KPU\n"
     "  layers run on the k210 device (here its emulator), DETVM_DEVICES=cpu keeps them on the\n"
@@ -224,7 +225,7 @@ done:
 static const char compile_help[] =
     "usage: detvm compile SYMBOL PARAMS -o MODULE\n"
     "       detvm compile MODEL.tflite -o MODULE [--rounding double|single]\n"
-    "       detvm compile MODEL.kmodel -o MODULE\n"
+    "       detvm compile MODEL.kmodel -o MODULE [--kpu-semantics nncase|sdk]\n"
     "Compiles a CVM model (graph JSON and params), an int8 .tflite model or a K210 kmodel\n"
     "(v3 or v4) into a bytecode module. --rounding picks TFLite Micro's double rounding (the default) or its single-\n"
     "rounding variant; the module records which. Compiling the same model twice gives\n"

@@ -47,18 +47,6 @@ typedef enum {
     DETVM_ROUNDING_SINGLE = 1
 } detvm_rounding;
 
-typedef struct {
-    detvm_rounding rounding;
-} detvm_tflite_options;
-
-/* Compiles an int8 .tflite model (subgraph 0, one input) into module bytes, allocated with
- * malloc. `options` may be NULL (double rounding). A float32 input or output with QUANTIZE or
- * DEQUANTIZE at the edge is folded into the binding's quantization (see detvm_io_desc); the
- * module itself computes in integers only. */
-detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
-                                  const detvm_tflite_options *options, uint8_t **module,
-                                  size_t *module_len, detvm_error *err);
-
 /* The K210 KPU's arithmetic for kmodels: nncase v0.2's (the default, which the nncase
  * simulator computes) or v0.1's and the Kendryte SDK's (activation segment chosen with
  * start_x <= x, round-half-up shifts). */
@@ -67,9 +55,23 @@ typedef enum {
     DETVM_KPU_SDK = 1
 } detvm_kpu_semantics;
 
+/* What compiling may be told: TFLite's requantization rounding (for .tflite files) and the
+ * KPU's semantics (for kmodels). Zeroed, it asks for the defaults. */
 typedef struct {
+    detvm_rounding rounding;
     detvm_kpu_semantics kpu;
-} detvm_kmodel_options;
+} detvm_compile_options;
+
+typedef detvm_compile_options detvm_tflite_options;
+typedef detvm_compile_options detvm_kmodel_options;
+
+/* Compiles an int8 .tflite model (subgraph 0, one input) into module bytes, allocated with
+ * malloc. `options` may be NULL (double rounding). A float32 input or output with QUANTIZE or
+ * DEQUANTIZE at the edge is folded into the binding's quantization (see detvm_io_desc); the
+ * module itself computes in integers only. */
+detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
+                                  const detvm_tflite_options *options, uint8_t **module,
+                                  size_t *module_len, detvm_error *err);
 
 /* Nonzero when the bytes begin like a kmodel v3 or v4. */
 int detvm_is_kmodel(const uint8_t *bytes, size_t len);
@@ -85,11 +87,11 @@ detvm_status detvm_compile_kmodel(const uint8_t *kmodel, size_t kmodel_len,
 /* Reads a whole file into malloc'd bytes (with a NUL after them, which len leaves out). */
 detvm_status detvm_read_file(const char *path, uint8_t **data, size_t *len, detvm_error *err);
 
-/* Reads a model from files: a .dvm module or a .tflite file (params_path must be NULL), or a
- * CVM graph JSON with its params; the last two are compiled, the .tflite with `tflite`
- * options (NULL for the defaults). The bytes are malloc'd; the caller frees them. */
+/* Reads a model from files: a .dvm module, a .tflite file or a kmodel (params_path must be
+ * NULL), or a CVM graph JSON with its params; all but the module are compiled, with `options`
+ * (NULL for the defaults). The bytes are malloc'd; the caller frees them. */
 detvm_status detvm_load_model_files(const char *model_path, const char *params_path,
-                                    const detvm_tflite_options *tflite, uint8_t **module,
+                                    const detvm_compile_options *options, uint8_t **module,
                                     size_t *module_len, detvm_error *err);
 
 /* Gas of a CVM graph JSON alone, exactly as CVMAPIGetGasFromGraphFile. */

@@ -15,7 +15,7 @@ static int is_tflite(const uint8_t *bytes, size_t len)
 }
 
 detvm_status detvm_load_model_files(const char *model_path, const char *params_path,
-                                    const detvm_tflite_options *tflite, uint8_t **module,
+                                    const detvm_compile_options *options, uint8_t **module,
                                     size_t *module_len, detvm_error *err)
 {
     *module = NULL;
@@ -38,12 +38,12 @@ detvm_status detvm_load_model_files(const char *model_path, const char *params_p
         return DETVM_OK;
     }
     if (is_tflite(model, model_len)) {
-        st = detvm_compile_tflite(model, model_len, tflite, module, module_len, err);
+        st = detvm_compile_tflite(model, model_len, options, module, module_len, err);
         free(model);
         return st;
     }
     if (is_kmodel) {
-        st = detvm_compile_kmodel(model, model_len, NULL, module, module_len, err);
+        st = detvm_compile_kmodel(model, model_len, options, module, module_len, err);
         free(model);
         return st;
     }
