@@ -339,7 +339,7 @@ static void test_synthetic(void)
     /* the SDK's semantics option compiles the same file */
     uint8_t *module = NULL;
     size_t module_len;
-    detvm_kmodel_options sdk = {DETVM_KPU_SDK};
+    detvm_kmodel_options sdk = {.kpu = DETVM_KPU_SDK};
     CHECK(detvm_compile_kmodel(f.b, f.len, &sdk, &module, &module_len, &err) == DETVM_OK,
           "SDK semantics: %s", err.message);
     free(module);

@@ -276,7 +276,7 @@ static void test_add(void)
           memcmp(rec.module_id, want_id, 32) == 0 && strcmp(rec.source_format, "tflite") == 0,
           "the TFLite module");
     free(m);
-    detvm_tflite_options single = {DETVM_ROUNDING_SINGLE};
+    detvm_tflite_options single = {.rounding = DETVM_ROUNDING_SINGLE};
     hello.tflite = &single;
     CHECK(detvm_registry_add(r, HELLO_MODEL, NULL, &hello, &rec, &err) == DETVM_OK, "%s",
           err.message);

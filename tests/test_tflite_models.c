@@ -21,7 +21,7 @@ static uint8_t *compile_file(const char *path, detvm_rounding rounding, size_t *
     CHECK(model != NULL, "%s: unreadable", path);
     if (!model)
         return NULL;
-    detvm_tflite_options options = {rounding};
+    detvm_tflite_options options = {.rounding = rounding};
     uint8_t *module = NULL;
     detvm_error err = {0};
     detvm_status st = detvm_compile_tflite(model, n, &options, &module, len, &err);
