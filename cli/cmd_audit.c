@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "io.h"
 
 const char audit_help[] =
     "usage: detvm audit (--model N | --run ID | --all) [--shard K/N] [--json]\n"
@@ -168,11 +169,7 @@ int cmd_audit(int argc, char **argv)
                                 "skipped", (json_int_t)s.skipped, "runs", v.runs);
         if (shard)
             json_object_set_new(doc, "shard", json_string(shard));
-        char *text = json_dumps(doc, JSON_INDENT(1));
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(doc);
+        io_print_json(doc);
     } else {
         json_decref(v.runs);
         printf("audit%s%s: %llu runs audited, %llu reproduced, %llu diverged, %llu failed, "

@@ -123,15 +123,6 @@ static json_t *real(float v)
     return v == v && v - v == 0 ? json_real((double)v) : json_null();
 }
 
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(1));
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(doc);
-}
-
 /* ---- netinfo ------------------------------------------------------------------------------ */
 
 const char netinfo_help[] =
@@ -199,7 +190,7 @@ int cmd_netinfo(int argc, char **argv)
         }
     }
     if (json && !rc)
-        print_json(rows);
+        io_print_json(rows);
     else
         json_decref(rows);
     if (!json && !rc && n == 0)
@@ -662,7 +653,7 @@ int cmd_yolo2(int argc, char **argv)
         }
     }
     if (json)
-        print_json(json_pack("{s:i, s:o}", "count", (int)n_obj, "objects", list));
+        io_print_json(json_pack("{s:i, s:o}", "count", (int)n_obj, "objects", list));
     else
         json_decref(list);
     list = NULL;
@@ -744,7 +735,7 @@ int cmd_face_compare(int argc, char **argv)
                                   &err)) {
         rc = la > UINT32_MAX ? usage_error("face-compare", "codes too long") : fail(&err);
     } else if (json) {
-        print_json(json_pack("{s:o, s:i}", "score", real(score), "length", (int)la));
+        io_print_json(json_pack("{s:o, s:i}", "score", real(score), "length", (int)la));
     } else {
         printf("%.6f\n", (double)score);
     }

@@ -132,15 +132,6 @@ static json_t *time_json(int64_t ns)
     return json_string(text);
 }
 
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(1));
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(doc);
-}
-
 static const char *signature_state(const detvm_model_record *m)
 {
     return !m->is_signed          ? "unsigned"
@@ -236,7 +227,7 @@ static int do_add(const args *a, const registry_opts *o, detvm_registry *reg)
     if (detvm_registry_add(reg, a->positional[1], a->positional[2], &opt, &rec, &err))
         return fail(&err);
     if (a->json) {
-        print_json(model_json(&rec));
+        io_print_json(model_json(&rec));
     } else {
         char id[65];
         hex(rec.module_id, 32, id);
@@ -251,6 +242,21 @@ typedef struct {
     json_t *list;
     unsigned long n;
 } listing;
+
+/* Ends a listing after the registry call that filled it (st): prints the JSON array when asked
+ * for (--json); 1, with the error printed, when the call failed. */
+static int end_listing(listing *l, detvm_status st, const detvm_error *err)
+{
+    if (st) {
+        json_decref(l->list);
+        return fail(err);
+    }
+    if (l->json)
+        io_print_json(l->list);
+    else
+        json_decref(l->list);
+    return 0;
+}
 
 static int list_model(void *user, const detvm_model_record *m)
 {
@@ -269,15 +275,8 @@ static int do_list(const args *a, detvm_registry *reg)
         return usage_error("registry", "list takes at most one NAME");
     listing l = {a->json, json_array(), 0};
     detvm_error err = {0};
-    if (detvm_registry_models(reg, a->positional[1], list_model, &l, &err)) {
-        json_decref(l.list);
-        return fail(&err);
-    }
-    if (a->json)
-        print_json(l.list);
-    else
-        json_decref(l.list);
-    return 0;
+    return end_listing(&l, detvm_registry_models(reg, a->positional[1], list_model, &l, &err),
+                       &err);
 }
 
 static int do_show(const args *a, detvm_registry *reg)
@@ -289,7 +288,7 @@ static int do_show(const args *a, detvm_registry *reg)
     if (detvm_registry_model(reg, a->positional[1], &rec, &err))
         return fail(&err);
     if (a->json)
-        print_json(model_json(&rec));
+        io_print_json(model_json(&rec));
     else
         model_show(&rec);
     return 0;
@@ -332,7 +331,7 @@ static int do_sign(const args *a, detvm_registry *reg)
         detvm_registry_sign(reg, a->positional[1], key, &rec, &err))
         return fail(&err);
     if (a->json) {
-        print_json(model_json(&rec));
+        io_print_json(model_json(&rec));
     } else {
         char signer[65];
         hex(rec.signer, 32, signer);
@@ -495,15 +494,7 @@ static int do_runs(const args *a, const registry_opts *o, detvm_registry *reg)
     }
     listing l = {a->json, json_array(), 0};
     detvm_error err = {0};
-    if (detvm_registry_runs(reg, &q, list_run, &l, &err)) {
-        json_decref(l.list);
-        return fail(&err);
-    }
-    if (a->json)
-        print_json(l.list);
-    else
-        json_decref(l.list);
-    return 0;
+    return end_listing(&l, detvm_registry_runs(reg, &q, list_run, &l, &err), &err);
 }
 
 static int do_receipt(const args *a, detvm_registry *reg)
@@ -542,10 +533,10 @@ static int do_check(const args *a, detvm_registry *reg)
     detvm_error err = {0};
     detvm_status st = detvm_registry_check(reg, print_problem, problems, &s, &err);
     if (a->json) {
-        print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}", "ok", st == DETVM_OK, "modules",
-                             (json_int_t)s.modules, "models", (json_int_t)s.models, "runs",
-                             (json_int_t)s.runs, "audits", (json_int_t)s.audits, "problems",
-                             problems));
+        io_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}", "ok", st == DETVM_OK,
+                                "modules", (json_int_t)s.modules, "models",
+                                (json_int_t)s.models, "runs", (json_int_t)s.runs, "audits",
+                                (json_int_t)s.audits, "problems", problems));
     } else {
         printf("registry check: %llu modules, %llu models, %llu runs, %llu audits: ",
                (unsigned long long)s.modules, (unsigned long long)s.models,
@@ -583,15 +574,7 @@ static int do_trust(const args *a, detvm_registry *reg)
     detvm_error err = {0};
     if (strcmp(what, "list") == 0 && a->n_positional == 2) {
         listing l = {a->json, json_array(), 0};
-        if (detvm_registry_trusted_keys(reg, list_key, &l, &err)) {
-            json_decref(l.list);
-            return fail(&err);
-        }
-        if (a->json)
-            print_json(l.list);
-        else
-            json_decref(l.list);
-        return 0;
+        return end_listing(&l, detvm_registry_trusted_keys(reg, list_key, &l, &err), &err);
     }
     int adding = strcmp(what, "add") == 0;
     if ((!adding && strcmp(what, "rm") != 0) || a->n_positional != 3)

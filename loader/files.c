@@ -1,11 +1,14 @@
-/* Reading whole files, for the host-side tools. */
+/* Reading and writing whole files, for the host-side tools. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../vm/error.h"
 #include "detvm.h"
+#include "files.h"
 
 detvm_status detvm_read_file(const char *path, uint8_t **out, size_t *len, detvm_error *err)
 {
@@ -40,4 +43,43 @@ detvm_status detvm_read_file(const char *path, uint8_t **out, size_t *len, detvm
     *out = buf;
     *len = n;
     return DETVM_OK;
+}
+
+char *dv_write_temp_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        errno = e;
+        return NULL;
+    }
+    const uint8_t *p = data;
+    size_t done = 0;
+    int ok = fchmod(fd, (mode_t)mode) == 0;
+    while (ok && done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        if (ok)
+            done += (size_t)w;
+    }
+    ok = ok && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok) {
+        int e = errno ? errno : EIO;
+        unlink(tmp);
+        free(tmp);
+        errno = e;
+        return NULL;
+    }
+    return tmp;
 }

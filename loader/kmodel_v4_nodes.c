@@ -72,6 +72,12 @@ static int range_at(node_ctx *c, uint32_t off, const char *what, v4_range *r)
     return v4_check_range(c->f, r, what, c->why, c->cap);
 }
 
+/* The input range at 0 and the output range at 16, where most ops' options start. */
+static int in_out(node_ctx *c, v4_range *in, v4_range *out)
+{
+    return range_at(c, 0, "input", in) || range_at(c, 16, "output", out) ? -1 : 0;
+}
+
 /* A source read for `bytes` bytes. */
 static int source(node_ctx *c, const v4_range *r, uint64_t bytes, const char *what)
 {
@@ -152,6 +158,22 @@ static void put_shape(v4_plan *p, const int32_t *d)
 /* The bytes per element of a range's datatype (the byte-moving kernels go by the input's). */
 static uint32_t elem_bytes(const v4_range *r) { return r->dtype == V4_FLOAT32 ? 4 : 1; }
 
+/* The end of the byte-moving ops (pad, resize_image, transpose, strided_slice): `n_in` input
+ * and `n_out` output elements of the input's datatype; the instruction's attributes start
+ * with the input and output offsets, the element bytes and the input shape. */
+static int byte_mover(node_ctx *c, uint32_t dv_opcode, const v4_range *in, const v4_range *out,
+                      const int32_t *s, uint64_t n_in, uint64_t n_out)
+{
+    uint32_t elem = elem_bytes(in);
+    if (source(c, in, n_in * elem, "input") || output(c, out, n_out * elem))
+        return -1;
+    v4_plan *p = c->p;
+    p->dv_opcode = dv_opcode;
+    put(p, (int32_t)in->start), put(p, (int32_t)out->start), put(p, (int32_t)elem);
+    put_shape(p, s);
+    return 0;
+}
+
 /* nncase's get_windowed_output_size for the window of 10 int32 at `off` (padding h, w; filter
  * h, w; stride h, w; dilation h, w), for an in_h x in_w map. */
 static int window_out(node_ctx *c, uint32_t off, int64_t in_h, int64_t in_w, int64_t *out_h,
@@ -187,53 +209,39 @@ static int shift8(node_ctx *c, uint32_t off, const char *what, int32_t *s)
 
 /* ---- neutral ops ---- */
 
-static int binary(node_ctx *c)
+/* binary and quantized_binary: the same ranges, op and shapes; the quantized op reads uint8
+ * and adds each operand's and the output's (offset, mul, shift). */
+static int binary(node_ctx *c, int quantized)
 {
     v4_range a, b, o;
-    int32_t sa[4], sb[4], so[4];
+    int32_t sa[4], sb[4], so[4], sh_a = 0, sh_b = 0, sh_o = 0;
     uint64_t na = 0, nb = 0, no = 0;
-    if (done(c, 108) || range_at(c, 0, "input a", &a) || range_at(c, 16, "input b", &b) ||
-        range_at(c, 32, "output", &o) || shape_at(c, 52, "in_a_shape", sa, &na) ||
-        shape_at(c, 68, "in_b_shape", sb, &nb) || shape_at(c, 84, "out_shape", so, &no))
+    if (done(c, quantized ? 136 : 108) || range_at(c, 0, "input a", &a) ||
+        range_at(c, 16, "input b", &b) || range_at(c, 32, "output", &o) ||
+        shape_at(c, 52, "in_a_shape", sa, &na) || shape_at(c, 68, "in_b_shape", sb, &nb) ||
+        shape_at(c, 84, "out_shape", so, &no))
+        return -1;
+    if (quantized && (shift8(c, 108, "input_a_shift", &sh_a) ||
+                      shift8(c, 120, "input_b_shift", &sh_b) ||
+                      shift8(c, 132, "output_shift", &sh_o)))
         return -1;
     int32_t op = i32(c, 48);
     if (op < 0 || op >= DV_NNCASE_BINARY_LIMIT)
         return fail(c, "binary_op: %d unknown", op);
     if (memcmp(sa, sb, sizeof sa) == 0)
         no = na;
-    if (source(c, &a, na * 4, "input a") || source(c, &b, nb * 4, "input b") ||
-        output(c, &o, no * 4))
+    uint64_t elem = quantized ? 1 : 4;
+    if (source(c, &a, na * elem, "input a") || source(c, &b, nb * elem, "input b") ||
+        output(c, &o, no * elem))
         return -1;
     v4_plan *p = c->p;
-    p->dv_opcode = DV_OP_NNCASE_BINARY;
+    p->dv_opcode = quantized ? DV_OP_NNCASE_QUANTIZED_BINARY : DV_OP_NNCASE_BINARY;
     put(p, (int32_t)a.start), put(p, (int32_t)b.start), put(p, (int32_t)o.start), put(p, op);
     put_shape(p, sa), put_shape(p, sb), put_shape(p, so);
-    put(p, i32(c, 100)), put(p, i32(c, 104));
-    return 0;
-}
-
-static int quantized_binary(node_ctx *c)
-{
-    v4_range a, b, o;
-    int32_t sa[4], sb[4], so[4], sh_a, sh_b, sh_o;
-    uint64_t na = 0, nb = 0, no = 0;
-    if (done(c, 136) || range_at(c, 0, "input a", &a) || range_at(c, 16, "input b", &b) ||
-        range_at(c, 32, "output", &o) || shape_at(c, 52, "in_a_shape", sa, &na) ||
-        shape_at(c, 68, "in_b_shape", sb, &nb) || shape_at(c, 84, "out_shape", so, &no) ||
-        shift8(c, 108, "input_a_shift", &sh_a) || shift8(c, 120, "input_b_shift", &sh_b) ||
-        shift8(c, 132, "output_shift", &sh_o))
-        return -1;
-    int32_t op = i32(c, 48);
-    if (op < 0 || op >= DV_NNCASE_BINARY_LIMIT)
-        return fail(c, "binary_op: %d unknown", op);
-    if (memcmp(sa, sb, sizeof sa) == 0)
-        no = na;
-    if (source(c, &a, na, "input a") || source(c, &b, nb, "input b") || output(c, &o, no))
-        return -1;
-    v4_plan *p = c->p;
-    p->dv_opcode = DV_OP_NNCASE_QUANTIZED_BINARY;
-    put(p, (int32_t)a.start), put(p, (int32_t)b.start), put(p, (int32_t)o.start), put(p, op);
-    put_shape(p, sa), put_shape(p, sb), put_shape(p, so);
+    if (!quantized) {
+        put(p, i32(c, 100)), put(p, i32(c, 104)); /* the activation range */
+        return 0;
+    }
     /* body: a offset, mul, shift; b offset, mul, shift; output offset, mul, shift */
     put(p, i32(c, 100)), put(p, i32(c, 104)), put(p, sh_a);
     put(p, i32(c, 112)), put(p, i32(c, 116)), put(p, sh_b);
@@ -330,8 +338,7 @@ static int conv2d(node_ctx *c, const conv_fields *cf, uint32_t fixed)
 {
     v4_range in, out;
     conv_dims d;
-    if (need(c, fixed) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
-        conv_dims_of(c, cf, &d))
+    if (need(c, fixed) || in_out(c, &in, &out) || conv_dims_of(c, cf, &d))
         return -1;
     uint64_t wbytes = d.weights * 4, bbytes = (uint64_t)d.oc * 4;
     if (done(c, fixed + wbytes + bbytes) || blob(c, fixed, wbytes) ||
@@ -351,7 +358,7 @@ static int quantized_conv2d(node_ctx *c, const conv_fields *cf, uint32_t fixed, 
     v4_range in, out;
     conv_dims d;
     int32_t shift;
-    if (need(c, fixed) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
+    if (need(c, fixed) || in_out(c, &in, &out) ||
         conv_dims_of(c, cf, &d) || shift8(c, fixed - 8, "output_shift", &shift))
         return -1;
     uint64_t wbytes = d.weights, bbytes = (uint64_t)d.oc * 4;
@@ -372,7 +379,7 @@ static int conv2d_transpose(node_ctx *c)
     v4_range in, out;
     int32_t si[4], so[4];
     uint64_t ni = 0, no = 0;
-    if (need(c, 116) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
+    if (need(c, 116) || in_out(c, &in, &out) ||
         shape_at(c, 32, "in_shape", si, &ni) || shape_at(c, 48, "out_shape", so, &no))
         return -1;
     int32_t groups = i32(c, 64);
@@ -403,7 +410,7 @@ static int conv2d_transpose(node_ctx *c)
 static int dequantize(node_ctx *c, int quantize)
 {
     v4_range in, out;
-    if (done(c, 40) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out))
+    if (done(c, 40) || in_out(c, &in, &out))
         return -1;
     uint64_t count = quantize ? in.size / 4 : in.size;
     if (source(c, &in, quantize ? count * 4 : count, "input") ||
@@ -452,8 +459,7 @@ static int pad(node_ctx *c)
     v4_range in, out;
     int32_t s[4];
     uint64_t n = 0, total = 1;
-    if (done(c, 88) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
-        shape_at(c, 32, "in_shape", s, &n))
+    if (done(c, 88) || in_out(c, &in, &out) || shape_at(c, 32, "in_shape", s, &n))
         return -1;
     for (int k = 0; k < 4; k++) {
         int64_t d = (int64_t)s[k] + i32(c, 48 + 8 * (uint32_t)k) + i32(c, 52 + 8 * (uint32_t)k);
@@ -463,16 +469,11 @@ static int pad(node_ctx *c)
         if (total > DV_MAX_ELEMS)
             return fail(c, "paddings: more than 2^30 output elements");
     }
-    uint32_t elem = elem_bytes(&in);
-    if (source(c, &in, n * elem, "input") || output(c, &out, total * elem))
+    if (byte_mover(c, DV_OP_NNCASE_PAD, &in, &out, s, n, total))
         return -1;
-    v4_plan *p = c->p;
-    p->dv_opcode = DV_OP_NNCASE_PAD;
-    put(p, (int32_t)in.start), put(p, (int32_t)out.start), put(p, (int32_t)elem);
-    put_shape(p, s);
     for (uint32_t k = 0; k < 8; k++)
-        put(p, i32(c, 48 + 4 * k));
-    put(p, i32(c, 84)); /* the scalar's storage; its type field (at 80) is not used */
+        put(c->p, i32(c, 48 + 4 * k));
+    put(c->p, i32(c, 84)); /* the scalar's storage; its type field (at 80) is not used */
     return 0;
 }
 
@@ -481,7 +482,7 @@ static int reduce(node_ctx *c)
     v4_range in, out;
     int32_t si[4], so[4];
     uint64_t ni = 0, no = 0;
-    if (done(c, 72) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
+    if (done(c, 72) || in_out(c, &in, &out) ||
         shape_at(c, 36, "in_shape", si, &ni) || shape_at(c, 52, "out_shape", so, &no))
         return -1;
     int32_t op = i32(c, 32);
@@ -504,8 +505,7 @@ static int reduce_window2d(node_ctx *c, int32_t layout)
     int32_t s[4];
     uint64_t n = 0;
     int64_t oh = 0, ow = 0;
-    if (done(c, 104) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
-        shape_at(c, 36, "in_shape", s, &n))
+    if (done(c, 104) || in_out(c, &in, &out) || shape_at(c, 36, "in_shape", s, &n))
         return -1;
     int32_t op = i32(c, 32);
     if (op < 0 || op >= DV_NNCASE_REDUCE_LIMIT || (layout == DV_NNCASE_NHWC && op == DV_NNCASE_REDUCE_SUM))
@@ -531,7 +531,7 @@ static int reduce_window2d(node_ctx *c, int32_t layout)
 static int memory_copy(node_ctx *c)
 {
     v4_range in, out;
-    if (done(c, 32) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out))
+    if (done(c, 32) || in_out(c, &in, &out))
         return -1;
     uint64_t words = in.size / 4; /* the reference copies the input as floats */
     if (source(c, &in, words * 4, "input") || output(c, &out, words * 4))
@@ -547,8 +547,7 @@ static int resize_image(node_ctx *c)
     v4_range in, out;
     int32_t s[4];
     uint64_t n = 0;
-    if (done(c, 64) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
-        shape_at(c, 32, "in_shape", s, &n))
+    if (done(c, 64) || in_out(c, &in, &out) || shape_at(c, 32, "in_shape", s, &n))
         return -1;
     int32_t oh = i32(c, 48), ow = i32(c, 52);
     if (oh < 1 || ow < 1 || (uint32_t)oh > DV_MAX_DIM || (uint32_t)ow > DV_MAX_DIM)
@@ -556,13 +555,9 @@ static int resize_image(node_ctx *c)
     uint64_t total = (uint64_t)s[0] * (uint64_t)s[1] * (uint64_t)oh * (uint64_t)ow;
     if (total > DV_MAX_ELEMS)
         return fail(c, "output: more than 2^30 elements");
-    uint32_t elem = elem_bytes(&in);
-    if (source(c, &in, n * elem, "input") || output(c, &out, total * elem))
+    if (byte_mover(c, DV_OP_NNCASE_RESIZE_IMAGE, &in, &out, s, n, total))
         return -1;
     v4_plan *p = c->p;
-    p->dv_opcode = DV_OP_NNCASE_RESIZE_IMAGE;
-    put(p, (int32_t)in.start), put(p, (int32_t)out.start), put(p, (int32_t)elem);
-    put_shape(p, s);
     put(p, oh), put(p, ow);
     /* the runtime takes every mode but bilinear (0) as nearest neighbour, and any nonzero
      * align_corners byte as true */
@@ -574,7 +569,7 @@ static int resize_image(node_ctx *c)
 static int softmax(node_ctx *c)
 {
     v4_range in, out;
-    if (done(c, 44) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out))
+    if (done(c, 44) || in_out(c, &in, &out))
         return -1;
     int32_t inner = i32(c, 32), outer = i32(c, 36);
     if (inner < 1 || outer < 1)
@@ -594,18 +589,12 @@ static int transpose(node_ctx *c)
     v4_range in, out;
     int32_t s[4];
     uint64_t n = 0;
-    if (done(c, 64) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
-        shape_at(c, 32, "in_shape", s, &n))
+    if (done(c, 64) || in_out(c, &in, &out) || shape_at(c, 32, "in_shape", s, &n))
         return -1;
-    uint32_t elem = elem_bytes(&in);
-    if (source(c, &in, n * elem, "input") || output(c, &out, n * elem))
+    if (byte_mover(c, DV_OP_NNCASE_TRANSPOSE, &in, &out, s, n, n))
         return -1;
-    v4_plan *p = c->p;
-    p->dv_opcode = DV_OP_NNCASE_TRANSPOSE;
-    put(p, (int32_t)in.start), put(p, (int32_t)out.start), put(p, (int32_t)elem);
-    put_shape(p, s);
     for (uint32_t k = 0; k < 4; k++)
-        put(p, i32(c, 48 + 4 * k));
+        put(c->p, i32(c, 48 + 4 * k));
     return 0;
 }
 
@@ -614,8 +603,7 @@ static int strided_slice(node_ctx *c)
     v4_range in, out;
     int32_t s[4];
     uint64_t n = 0, total = 1;
-    if (done(c, 116) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
-        shape_at(c, 32, "in_shape", s, &n))
+    if (done(c, 116) || in_out(c, &in, &out) || shape_at(c, 32, "in_shape", s, &n))
         return -1;
     for (uint32_t k = 0; k < 4; k++) {
         int64_t b = i32(c, 48 + 4 * k), e = i32(c, 64 + 4 * k), st = i32(c, 80 + 4 * k);
@@ -627,22 +615,17 @@ static int strided_slice(node_ctx *c)
     }
     if (total > DV_MAX_ELEMS)
         return fail(c, "output: more than 2^30 elements");
-    uint32_t elem = elem_bytes(&in);
-    if (source(c, &in, n * elem, "input") || output(c, &out, total * elem))
+    if (byte_mover(c, DV_OP_NNCASE_STRIDED_SLICE, &in, &out, s, n, total))
         return -1;
-    v4_plan *p = c->p;
-    p->dv_opcode = DV_OP_NNCASE_STRIDED_SLICE;
-    put(p, (int32_t)in.start), put(p, (int32_t)out.start), put(p, (int32_t)elem);
-    put_shape(p, s);
     for (uint32_t k = 0; k < 12; k++) /* begin, end, strides; the masks are resolved */
-        put(p, i32(c, 48 + 4 * k));
+        put(c->p, i32(c, 48 + 4 * k));
     return 0;
 }
 
 static int unary(node_ctx *c)
 {
     v4_range in, out;
-    if (done(c, 36) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out))
+    if (done(c, 36) || in_out(c, &in, &out))
         return -1;
     int32_t op = i32(c, 32);
     if (op < 0 || op >= DV_NNCASE_UNARY_LIMIT)
@@ -678,7 +661,7 @@ static int table_lookup1d(node_ctx *c)
 static int nnil_unary_method(node_ctx *c)
 {
     v4_range in, out;
-    if (need(c, 32) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out))
+    if (need(c, 32) || in_out(c, &in, &out))
         return -1;
     v4_plan *p = c->p;
     p->dv_opcode = DV_OP_NNCASE_NNIL_UNARY;
@@ -715,8 +698,7 @@ static int kpu_upload(node_ctx *c)
     v4_range in, out;
     int32_t s[4];
     uint64_t n = 0;
-    if (done(c, 48) || range_at(c, 0, "input", &in) || range_at(c, 16, "output", &out) ||
-        shape_at(c, 32, "in_shape", s, &n))
+    if (done(c, 48) || in_out(c, &in, &out) || shape_at(c, 32, "in_shape", s, &n))
         return -1;
     if (out.mem != V4_MEM_KPU)
         return fail(c, "output: memory type %u (kpu_upload writes KPU RAM)", out.mem);
@@ -837,7 +819,7 @@ static int decode(node_ctx *c, uint32_t opcode, int32_t semantics)
     static const conv_fields cpu_conv = {32, 48, 0, 52, DV_NNCASE_NHWC};
     static const conv_fields cpu_dw_conv = {32, 0, 0, 48, DV_NNCASE_NHWC_DEPTHWISE};
     switch (opcode) {
-    case 0x00: return binary(c);
+    case 0x00: return binary(c, 0);
     case 0x01: return concat(c);
     case 0x02: return conv2d(c, &neutral_conv, 104);
     case 0x03: return dequantize(c, 0);
@@ -854,7 +836,7 @@ static int decode(node_ctx *c, uint32_t opcode, int32_t semantics)
     case 0x0E: return unary(c);
     case 0x0F: return quantized_conv2d(c, &neutral_conv, 116, 1);
     case 0x10: return matmul(c, 1);
-    case 0x11: return quantized_binary(c);
+    case 0x11: return binary(c, 1);
     case 0x12: return table_lookup1d(c);
     case 0x13: return conv2d_transpose(c);
     case 0x14: return nnil_unary_method(c);

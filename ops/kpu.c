@@ -725,9 +725,14 @@ static void upload_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, ui
 
 const dv_op_info dv_info_KPU_UPLOAD = {"kpu_upload", 2, 2, 1, upload_infer, upload_run, NULL};
 
+/* The weight bits attribute, 8 when it is left out. */
+static uint32_t conv_weight_bits(const dv_attrs *a)
+{
+    return a->n == DV_KPU_CONV_ATTRS_MAX ? (uint32_t)a->v[DV_KPU_ATTR_WEIGHT_BITS] : 8;
+}
+
 /* The checks KPU_CONV2D and KPU_CONV2D_OUT share; fills the decoded layer. */
-static const char *conv_check(const dv_attrs *a, const dv_shape *in, dv_kpu_layer *l,
-                              uint32_t *weight_bits)
+static const char *conv_check(const dv_attrs *a, const dv_shape *in, dv_kpu_layer *l)
 {
     if (a->n != DV_KPU_CONV_ATTRS && a->n != DV_KPU_CONV_ATTRS_MAX)
         return "kpu_conv2d: takes 27 or 28 attributes (24 argument halves, batches, main "
@@ -739,15 +744,14 @@ static const char *conv_check(const dv_attrs *a, const dv_shape *in, dv_kpu_laye
         return "kpu_conv2d: semantics must be 0 (nncase v0.2) or 1 (SDK)";
     if (v[DV_KPU_ATTR_BATCHES] < 1)
         return "kpu_conv2d: batches must be positive";
-    *weight_bits = a->n == DV_KPU_CONV_ATTRS_MAX ? (uint32_t)v[DV_KPU_ATTR_WEIGHT_BITS] : 8;
-    if (a->n == DV_KPU_CONV_ATTRS_MAX && v[DV_KPU_ATTR_WEIGHT_BITS] != 8 &&
-        v[DV_KPU_ATTR_WEIGHT_BITS] != 16)
+    uint32_t weight_bits = conv_weight_bits(a);
+    if (weight_bits != 8 && weight_bits != 16)
         return "kpu_conv2d: weight bits must be 8 or 16";
     dv_kpu_decode(v, l);
-    const char *why = dv_kpu_check(l, (uint32_t)v[DV_KPU_ATTR_BATCHES], *weight_bits, 0);
+    const char *why = dv_kpu_check(l, (uint32_t)v[DV_KPU_ATTR_BATCHES], weight_bits, 0);
     if (why)
         return why;
-    if (in[1].ndim != 1 || in[1].dim[0] != (dv_kpu_weights_bytes(l, *weight_bits) + 3) / 4)
+    if (in[1].ndim != 1 || in[1].dim[0] != (dv_kpu_weights_bytes(l, weight_bits) + 3) / 4)
         return "kpu_conv2d: weights: size does not match the layer";
     if (in[2].ndim != 1 || in[2].dim[0] != dv_kpu_bn_bytes(l) / 4)
         return "kpu_conv2d: bn: size does not match the output channels";
@@ -767,8 +771,7 @@ static const char *conv_infer(const dv_attrs *a, uint32_t n_in, const dv_shape *
                               uint32_t n_out, dv_shape *out)
 {
     dv_kpu_layer l;
-    uint32_t bits;
-    const char *why = conv_check(a, in, &l, &bits);
+    const char *why = conv_check(a, in, &l);
     if (why)
         return why;
     if (a->v[DV_KPU_ATTR_MAIN_OFFSET] != 0)
@@ -790,8 +793,7 @@ static void conv_batches(const dv_attrs *a, const dv_tensor *in, int32_t *kpu, i
 {
     dv_kpu_layer l;
     dv_kpu_decode(a->v, &l);
-    dv_kpu_params p = {in[1].data, in[2].data, in[3].data,
-                       a->n == DV_KPU_CONV_ATTRS_MAX ? (uint32_t)a->v[DV_KPU_ATTR_WEIGHT_BITS] : 8,
+    dv_kpu_params p = {in[1].data, in[2].data, in[3].data, conv_weight_bits(a),
                        a->v[DV_KPU_ATTR_SEMANTICS]};
     uint32_t batches = (uint32_t)a->v[DV_KPU_ATTR_BATCHES];
     uint32_t in_rows = (uint32_t)dv_kpu_map_rows(l.in_w, l.in_h, l.in_c);
@@ -827,8 +829,7 @@ static const char *conv_out_infer(const dv_attrs *a, uint32_t n_in, const dv_sha
                                   uint32_t n_out, dv_shape *out)
 {
     dv_kpu_layer l;
-    uint32_t bits;
-    const char *why = conv_check(a, in, &l, &bits);
+    const char *why = conv_check(a, in, &l);
     if (why)
         return why;
     int64_t bytes = (int64_t)a->v[DV_KPU_ATTR_BATCHES] * l.out_c * l.out_h * l.out_w;

@@ -15,29 +15,12 @@
  *  - Where the reference would read outside its tensors for some attribute values, infer
  *    refuses those values; the few index computations whose bound depends on float rounding
  *    are clamped to the tensor (documented at the kernel). */
-#include <string.h>
 
 #include "kimage.h"
 #include "nncase.h"
 #include "op.h"
 
 /* ==== Bits and integers ================================================================== */
-
-static uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float f32_of(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static int is_nan(float f) { return (f32_bits(f) & 0x7fffffffu) > 0x7f800000u; }
 
 /* The int32 (int64) whose two's complement bits are u, without an implementation-defined
  * conversion. */
@@ -80,10 +63,10 @@ static float ld_f32(const int32_t *img, uint32_t addr) { return dv_image_f32(img
 
 static void st_f32(int32_t *img, uint32_t addr, float f)
 {
-    dv_image_put_u32(img, addr, is_nan(f) ? DV_NNCASE_NAN_BITS : f32_bits(f));
+    dv_image_put_u32(img, addr, dv_f32_is_nan(f) ? DV_NNCASE_NAN_BITS : dv_f32_bits(f));
 }
 
-static float attr_f32(int32_t v) { return f32_of((uint32_t)v); }
+static float attr_f32(int32_t v) { return dv_f32_from_bits((uint32_t)v); }
 
 static float min_f(float a, float b) { return b < a ? b : a; }
 static float max_f(float a, float b) { return a < b ? b : a; }
@@ -149,6 +132,15 @@ static int holds(const dv_shape *img, uint64_t len)
     return is_image(img) && len <= dv_image_bytes(img);
 }
 
+/* Copies one element of `elem` bytes (1 or 4) from byte `from` of src to byte `to` of dst. */
+static void copy_elem(int32_t *dst, uint32_t to, const int32_t *src, uint32_t from, uint32_t elem)
+{
+    if (elem == 1)
+        dv_image_put_u8(dst, to, dv_image_u8(src, from));
+    else
+        dv_image_put_u32(dst, to, dv_image_u32(src, from));
+}
+
 /* The window geometry of a convolution or a pooling (nncase's padding, filter, stride,
  * dilation and get_windowed_output_size). Attribute order: pad_h before, after, pad_w before,
  * after, filter_h, filter_w, stride_h, stride_w, dilation_h, dilation_w. */
@@ -195,7 +187,7 @@ static void taps(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64_t fi
 
 /* Ranges that must be separate or identical (in place): not partly overlapping. */
 
-/* ==== BINARY =============================================================================
+/* ==== BINARY, QUANTIZED_BINARY ============================================================
  *
  * NNCASE_BINARY: dst, a, b -> dst'
  *   attrs: [0] a offset, [1] b offset, [2] output offset, [3] op (enum dv_nncase_binary),
@@ -248,42 +240,7 @@ static const char *binary_infer(const dv_attrs *a, uint32_t n_in, const dv_shape
     return NULL;
 }
 
-static void binary_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
-                       dv_tensor *out, int32_t *scratch)
-{
-    const int32_t *v = a->v;
-    uint32_t sa[4], sb[4], so[4];
-    uint64_t na = 0, nb = 0, no = 0;
-    binary_shapes(v, sa, sb, so, &na, &nb, &no);
-    uint32_t ao = (uint32_t)v[0], bo = (uint32_t)v[1], oo = (uint32_t)v[2];
-    float lo = attr_f32(v[16]), hi = attr_f32(v[17]);
-    dv_image_copy(out[0].data, &in[0]);
-    if (same_shape4(sa, sb)) {
-        for (uint64_t i = 0; i < na; i++) {
-            float x = ld_f32(in[1].data, ao + 4 * (uint32_t)i);
-            float y = ld_f32(in[2].data, bo + 4 * (uint32_t)i);
-            st_f32(out[0].data, oo + 4 * (uint32_t)i, clamp_f(binary_f(v[3], x, y), lo, hi));
-        }
-        return;
-    }
-    uint32_t i[4];
-    for (i[0] = 0; i[0] < so[0]; i[0]++)
-        for (i[1] = 0; i[1] < so[1]; i[1]++)
-            for (i[2] = 0; i[2] < so[2]; i[2]++)
-                for (i[3] = 0; i[3] < so[3]; i[3]++) {
-                    float x = ld_f32(in[1].data, ao + 4 * (uint32_t)reduced_offset4(sa, i));
-                    float y = ld_f32(in[2].data, bo + 4 * (uint32_t)reduced_offset4(sb, i));
-                    st_f32(out[0].data, oo + 4 * (uint32_t)offset4(so, i),
-                           clamp_f(binary_f(v[3], x, y), lo, hi));
-                }
-}
-
-const dv_op_info dv_info_NNCASE_BINARY = {"nncase_binary", 3, 3, 1, binary_infer, binary_run,
-                                          NULL};
-
-/* ==== QUANTIZED_BINARY ====================================================================
- *
- * NNCASE_QUANTIZED_BINARY: dst, a, b -> dst'
+/* NNCASE_QUANTIZED_BINARY: dst, a, b -> dst'
  *   attrs: [0] a offset, [1] b offset, [2] output offset, [3] op (enum dv_nncase_binary),
  *          [4..15] a, b and output shapes, [16] a offset value, [17] a mul, [18] a shift,
  *          [19] b offset value, [20] b mul, [21] b shift, [22] output mul, [23] output shift,
@@ -345,33 +302,59 @@ static const char *qbinary_infer(const dv_attrs *a, uint32_t n_in, const dv_shap
     return NULL;
 }
 
-static void qbinary_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
-                        dv_tensor *out, int32_t *scratch)
+/* One element of NNCASE_BINARY (float32) or NNCASE_QUANTIZED_BINARY (uint8): a's element
+ * ia and b's element ib give the output's element io. */
+static void binary_elem(const int32_t *v, int quantized, const dv_tensor *in, int32_t *dst,
+                        uint32_t ia, uint32_t ib, uint32_t io)
+{
+    uint32_t ao = (uint32_t)v[0], bo = (uint32_t)v[1], oo = (uint32_t)v[2];
+    if (quantized) {
+        dv_image_put_u8(dst, oo + io,
+                        qbinary_elem(v, dv_image_u8(in[1].data, ao + ia),
+                                     dv_image_u8(in[2].data, bo + ib)));
+        return;
+    }
+    float x = ld_f32(in[1].data, ao + 4 * ia);
+    float y = ld_f32(in[2].data, bo + 4 * ib);
+    st_f32(dst, oo + 4 * io, clamp_f(binary_f(v[3], x, y), attr_f32(v[16]), attr_f32(v[17])));
+}
+
+/* The element order both binary ops share (documented at NNCASE_BINARY). */
+static void binary_walk(const dv_attrs *a, const dv_tensor *in, dv_tensor *out, int quantized)
 {
     const int32_t *v = a->v;
     uint32_t sa[4], sb[4], so[4];
     uint64_t na = 0, nb = 0, no = 0;
     binary_shapes(v, sa, sb, so, &na, &nb, &no);
-    uint32_t ao = (uint32_t)v[0], bo = (uint32_t)v[1], oo = (uint32_t)v[2];
     dv_image_copy(out[0].data, &in[0]);
     if (same_shape4(sa, sb)) {
         for (uint32_t i = 0; i < (uint32_t)na; i++)
-            dv_image_put_u8(out[0].data, oo + i,
-                            qbinary_elem(v, dv_image_u8(in[1].data, ao + i),
-                                         dv_image_u8(in[2].data, bo + i)));
+            binary_elem(v, quantized, in, out[0].data, i, i, i);
         return;
     }
     uint32_t i[4];
     for (i[0] = 0; i[0] < so[0]; i[0]++)
         for (i[1] = 0; i[1] < so[1]; i[1]++)
             for (i[2] = 0; i[2] < so[2]; i[2]++)
-                for (i[3] = 0; i[3] < so[3]; i[3]++) {
-                    int32_t x = dv_image_u8(in[1].data, ao + (uint32_t)reduced_offset4(sa, i));
-                    int32_t y = dv_image_u8(in[2].data, bo + (uint32_t)reduced_offset4(sb, i));
-                    dv_image_put_u8(out[0].data, oo + (uint32_t)offset4(so, i),
-                                    qbinary_elem(v, x, y));
-                }
+                for (i[3] = 0; i[3] < so[3]; i[3]++)
+                    binary_elem(v, quantized, in, out[0].data, (uint32_t)reduced_offset4(sa, i),
+                                (uint32_t)reduced_offset4(sb, i), (uint32_t)offset4(so, i));
 }
+
+static void binary_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                       dv_tensor *out, int32_t *scratch)
+{
+    binary_walk(a, in, out, 0);
+}
+
+static void qbinary_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                        dv_tensor *out, int32_t *scratch)
+{
+    binary_walk(a, in, out, 1);
+}
+
+const dv_op_info dv_info_NNCASE_BINARY = {"nncase_binary", 3, 3, 1, binary_infer, binary_run,
+                                          NULL};
 
 const dv_op_info dv_info_NNCASE_QUANTIZED_BINARY = {"nncase_quantized_binary", 3, 3, 1,
                                                     qbinary_infer, qbinary_run, NULL};
@@ -422,7 +405,7 @@ static void concat_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, ui
 const dv_op_info dv_info_NNCASE_CONCAT = {"nncase_concat", 2, DV_MAX_OP_INPUTS, 1,
                                           concat_infer, concat_run, NULL};
 
-/* ==== CONV2D (float) ======================================================================
+/* ==== CONV2D, QUANTIZED_CONV2D ============================================================
  *
  * NNCASE_CONV2D: dst, src, weights, bias -> dst'
  *   attrs: [0] input offset, [1] output offset, [2] layout (enum dv_nncase_layout),
@@ -497,88 +480,7 @@ static const char *conv2d_infer(const dv_attrs *a, uint32_t n_in, const dv_shape
     return NULL;
 }
 
-static void conv2d_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
-                       dv_tensor *out, int32_t *scratch)
-{
-    const int32_t *v = a->v;
-    conv_geom g;
-    conv_geometry(v, &g);
-    const window *w = &g.win;
-    const int32_t *src = in[1].data, *wt = in[2].data, *bias = in[3].data;
-    uint32_t in_at = (uint32_t)v[0], at = (uint32_t)v[1];
-    float lo = attr_f32(v[19]), hi = attr_f32(v[20]);
-    dv_image_copy(out[0].data, &in[0]);
-    int64_t y0, ys, ye, x0, xs, xe;
-    if (v[2] == DV_NNCASE_NCHW) {
-        uint32_t g_ic = g.c / g.groups, g_oc = g.oc / g.groups;
-        for (uint32_t b = 0; b < g.n; b++)
-            for (uint32_t og = 0; og < g.groups; og++)
-                for (uint32_t o = 0; o < g_oc; o++)
-                    for (int64_t oy = 0; oy < w->out_h; oy++)
-                        for (int64_t ox = 0; ox < w->out_w; ox++) {
-                            taps(oy, w->sh, w->pad_t, w->dh, w->fh, g.h, &y0, &ys, &ye);
-                            taps(ox, w->sw, w->pad_l, w->dw, w->fw, g.w, &x0, &xs, &xe);
-                            uint32_t oc = og * g_oc + o;
-                            float value = ld_f32(bias, 4 * oc);
-                            for (uint32_t ic = 0; ic < g_ic; ic++) {
-                                uint64_t plane = ((uint64_t)b * g.c + og * g_ic + ic) * g.h;
-                                uint64_t filt = ((uint64_t)oc * g_ic + ic) * (uint64_t)w->fh;
-                                for (int64_t ky = ys; ky < ye; ky++)
-                                    for (int64_t kx = xs; kx < xe; kx++) {
-                                        uint64_t iy = (uint64_t)(y0 + w->dh * ky);
-                                        uint64_t ix = (uint64_t)(x0 + w->dw * kx);
-                                        float x = ld_f32(src, in_at + 4 * (uint32_t)((plane + iy) * g.w + ix));
-                                        float k = ld_f32(wt, 4 * (uint32_t)((filt + (uint64_t)ky) * (uint64_t)w->fw + (uint64_t)kx));
-                                        float p = x * k;
-                                        value = value + p;
-                                    }
-                            }
-                            st_f32(out[0].data, at, clamp_f(value, lo, hi));
-                            at += 4;
-                        }
-        return;
-    }
-    int depthwise = v[2] == DV_NNCASE_NHWC_DEPTHWISE;
-    for (uint32_t b = 0; b < g.n; b++)
-        for (int64_t oy = 0; oy < w->out_h; oy++)
-            for (int64_t ox = 0; ox < w->out_w; ox++) {
-                taps(oy, w->sh, w->pad_t, w->dh, w->fh, g.h, &y0, &ys, &ye);
-                taps(ox, w->sw, w->pad_l, w->dw, w->fw, g.w, &x0, &xs, &xe);
-                for (uint32_t oc = 0; oc < g.oc; oc++) {
-                    float value = ld_f32(bias, 4 * oc);
-                    for (int64_t ky = ys; ky < ye; ky++)
-                        for (int64_t kx = xs; kx < xe; kx++) {
-                            uint64_t iy = (uint64_t)(y0 + w->dh * ky);
-                            uint64_t ix = (uint64_t)(x0 + w->dw * kx);
-                            uint64_t pix = (((uint64_t)b * g.h + iy) * g.w + ix) * g.c;
-                            uint64_t tap = (uint64_t)ky * (uint64_t)w->fw + (uint64_t)kx;
-                            if (depthwise) {
-                                float x = ld_f32(src, in_at + 4 * (uint32_t)(pix + oc));
-                                float k = ld_f32(wt, 4 * (uint32_t)((uint64_t)oc * (uint64_t)(w->fh * w->fw) + tap));
-                                float p = x * k;
-                                value = value + p;
-                                continue;
-                            }
-                            uint64_t wpix = ((uint64_t)oc * (uint64_t)(w->fh * w->fw) + tap) * g.c;
-                            for (uint32_t ic = 0; ic < g.c; ic++) {
-                                float x = ld_f32(src, in_at + 4 * (uint32_t)(pix + ic));
-                                float k = ld_f32(wt, 4 * (uint32_t)(wpix + ic));
-                                float p = x * k;
-                                value = value + p;
-                            }
-                        }
-                    st_f32(out[0].data, at, clamp_f(value, lo, hi));
-                    at += 4;
-                }
-            }
-}
-
-const dv_op_info dv_info_NNCASE_CONV2D = {"nncase_conv2d", 4, 4, 1, conv2d_infer, conv2d_run,
-                                          NULL};
-
-/* ==== QUANTIZED_CONV2D ====================================================================
- *
- * NNCASE_QUANTIZED_CONV2D: dst, src, weights, bias -> dst'
+/* NNCASE_QUANTIZED_CONV2D: dst, src, weights, bias -> dst'
  *   attrs: [0..18] as NNCASE_CONV2D, [19] input offset value, [20] filter offset value,
  *          [21] output mul, [22] output shift (0..63), [23] output offset value
  * uint8 input, output and weights (same layouts and loop orders as NNCASE_CONV2D), int32
@@ -606,16 +508,66 @@ static const char *qconv2d_infer(const dv_attrs *a, uint32_t n_in, const dv_shap
     return NULL;
 }
 
-static void qconv2d_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
-                        dv_tensor *out, int32_t *scratch)
+/* The sum of one output element of NNCASE_CONV2D (float) or NNCASE_QUANTIZED_CONV2D (int32):
+ * both ops visit the same taps in the same order (conv_walk); only the arithmetic differs. */
+typedef struct {
+    const int32_t *v, *src, *wt;
+    int quantized;
+    float f;
+    int32_t q;
+} conv_sum;
+
+/* Starts the sum of output channel oc at its bias. */
+static void conv_start(conv_sum *s, const int32_t *bias, uint32_t oc)
+{
+    if (s->quantized)
+        s->q = (int32_t)dv_image_u32(bias, 4 * oc);
+    else
+        s->f = ld_f32(bias, 4 * oc);
+}
+
+/* Adds input element x_at times weight k_at (element indices). */
+static void conv_add(conv_sum *s, uint32_t x_at, uint32_t k_at)
+{
+    const int32_t *v = s->v;
+    if (!s->quantized) {
+        float x = ld_f32(s->src, (uint32_t)v[0] + 4 * x_at);
+        float k = ld_f32(s->wt, 4 * k_at);
+        float p = x * k;
+        s->f = s->f + p;
+        return;
+    }
+    int32_t x = dv_image_u8(s->src, (uint32_t)v[0] + x_at);
+    int32_t k = dv_image_u8(s->wt, k_at);
+    if (v[2] == DV_NNCASE_NCHW)
+        s->q = add32(s->q, mul32(add32(x, v[19]), add32(k, v[20])));
+    else
+        s->q = add32(s->q, mul32(sub32(x, v[19]), sub32(k, v[20])));
+}
+
+/* Stores the finished sum at byte `at` of the output image; returns the next element's. */
+static uint32_t conv_store(const conv_sum *s, int32_t *dst, uint32_t at)
+{
+    const int32_t *v = s->v;
+    if (!s->quantized) {
+        st_f32(dst, at, clamp_f(s->f, attr_f32(v[19]), attr_f32(v[20])));
+        return at + 4;
+    }
+    int32_t r = add32(mul_carry_shift(s->q, v[21], (uint32_t)v[22]), v[23]);
+    dv_image_put_u8(dst, at, (uint8_t)clamp_u8(r));
+    return at + 1;
+}
+
+/* The loops both convolutions share, in the orders documented at NNCASE_CONV2D. */
+static void conv_walk(const dv_attrs *a, const dv_tensor *in, dv_tensor *out, int quantized)
 {
     const int32_t *v = a->v;
-    conv_geom g;
+    conv_geom g = {0}; /* conv_geometry fills it: infer accepted these attributes */
     conv_geometry(v, &g);
     const window *w = &g.win;
-    const int32_t *src = in[1].data, *wt = in[2].data, *bias = in[3].data;
-    uint32_t in_at = (uint32_t)v[0], at = (uint32_t)v[1];
-    int32_t in_off = v[19], f_off = v[20];
+    const int32_t *bias = in[3].data;
+    conv_sum s = {v, in[1].data, in[2].data, quantized, 0.0f, 0};
+    uint32_t at = (uint32_t)v[1];
     dv_image_copy(out[0].data, &in[0]);
     int64_t y0, ys, ye, x0, xs, xe;
     if (v[2] == DV_NNCASE_NCHW) {
@@ -628,7 +580,7 @@ static void qconv2d_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, u
                             taps(oy, w->sh, w->pad_t, w->dh, w->fh, g.h, &y0, &ys, &ye);
                             taps(ox, w->sw, w->pad_l, w->dw, w->fw, g.w, &x0, &xs, &xe);
                             uint32_t oc = og * g_oc + o;
-                            int32_t value = (int32_t)dv_image_u32(bias, 4 * oc);
+                            conv_start(&s, bias, oc);
                             for (uint32_t ic = 0; ic < g_ic; ic++) {
                                 uint64_t plane = ((uint64_t)b * g.c + og * g_ic + ic) * g.h;
                                 uint64_t filt = ((uint64_t)oc * g_ic + ic) * (uint64_t)w->fh;
@@ -636,13 +588,11 @@ static void qconv2d_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, u
                                     for (int64_t kx = xs; kx < xe; kx++) {
                                         uint64_t iy = (uint64_t)(y0 + w->dh * ky);
                                         uint64_t ix = (uint64_t)(x0 + w->dw * kx);
-                                        int32_t x = dv_image_u8(src, in_at + (uint32_t)((plane + iy) * g.w + ix));
-                                        int32_t k = dv_image_u8(wt, (uint32_t)((filt + (uint64_t)ky) * (uint64_t)w->fw + (uint64_t)kx));
-                                        value = add32(value, mul32(add32(x, in_off), add32(k, f_off)));
+                                        conv_add(&s, (uint32_t)((plane + iy) * g.w + ix),
+                                                 (uint32_t)((filt + (uint64_t)ky) * (uint64_t)w->fw + (uint64_t)kx));
                                     }
                             }
-                            int32_t r = add32(mul_carry_shift(value, v[21], (uint32_t)v[22]), v[23]);
-                            dv_image_put_u8(out[0].data, at++, (uint8_t)clamp_u8(r));
+                            at = conv_store(&s, out[0].data, at);
                         }
         return;
     }
@@ -653,7 +603,7 @@ static void qconv2d_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, u
                 taps(oy, w->sh, w->pad_t, w->dh, w->fh, g.h, &y0, &ys, &ye);
                 taps(ox, w->sw, w->pad_l, w->dw, w->fw, g.w, &x0, &xs, &xe);
                 for (uint32_t oc = 0; oc < g.oc; oc++) {
-                    int32_t value = (int32_t)dv_image_u32(bias, 4 * oc);
+                    conv_start(&s, bias, oc);
                     for (int64_t ky = ys; ky < ye; ky++)
                         for (int64_t kx = xs; kx < xe; kx++) {
                             uint64_t iy = (uint64_t)(y0 + w->dh * ky);
@@ -661,23 +611,33 @@ static void qconv2d_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, u
                             uint64_t pix = (((uint64_t)b * g.h + iy) * g.w + ix) * g.c;
                             uint64_t tap = (uint64_t)ky * (uint64_t)w->fw + (uint64_t)kx;
                             if (depthwise) {
-                                int32_t x = dv_image_u8(src, in_at + (uint32_t)(pix + oc));
-                                int32_t k = dv_image_u8(wt, (uint32_t)((uint64_t)oc * (uint64_t)(w->fh * w->fw) + tap));
-                                value = add32(value, mul32(sub32(x, in_off), sub32(k, f_off)));
+                                conv_add(&s, (uint32_t)(pix + oc),
+                                         (uint32_t)((uint64_t)oc * (uint64_t)(w->fh * w->fw) + tap));
                                 continue;
                             }
                             uint64_t wpix = ((uint64_t)oc * (uint64_t)(w->fh * w->fw) + tap) * g.c;
-                            for (uint32_t ic = 0; ic < g.c; ic++) {
-                                int32_t x = dv_image_u8(src, in_at + (uint32_t)(pix + ic));
-                                int32_t k = dv_image_u8(wt, (uint32_t)(wpix + ic));
-                                value = add32(value, mul32(sub32(x, in_off), sub32(k, f_off)));
-                            }
+                            for (uint32_t ic = 0; ic < g.c; ic++)
+                                conv_add(&s, (uint32_t)(pix + ic), (uint32_t)(wpix + ic));
                         }
-                    int32_t r = add32(mul_carry_shift(value, v[21], (uint32_t)v[22]), v[23]);
-                    dv_image_put_u8(out[0].data, at++, (uint8_t)clamp_u8(r));
+                    at = conv_store(&s, out[0].data, at);
                 }
             }
 }
+
+static void conv2d_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                       dv_tensor *out, int32_t *scratch)
+{
+    conv_walk(a, in, out, 0);
+}
+
+static void qconv2d_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                        dv_tensor *out, int32_t *scratch)
+{
+    conv_walk(a, in, out, 1);
+}
+
+const dv_op_info dv_info_NNCASE_CONV2D = {"nncase_conv2d", 4, 4, 1, conv2d_infer, conv2d_run,
+                                          NULL};
 
 const dv_op_info dv_info_NNCASE_QUANTIZED_CONV2D = {"nncase_quantized_conv2d", 4, 4, 1,
                                                     qconv2d_infer, qconv2d_run, NULL};
@@ -927,15 +887,13 @@ static void pad_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uint3
                         else
                             idx[k] = (uint32_t)(d[k] - before[2 * k]);
                     }
-                    if (elem == 1) {
-                        uint8_t b = padded ? (uint8_t)pad
-                                           : dv_image_u8(in[1].data, src + (uint32_t)offset4(si, idx));
-                        dv_image_put_u8(out[0].data, at, b);
-                    } else {
-                        uint32_t w = padded ? pad
-                                            : dv_image_u32(in[1].data, src + 4 * (uint32_t)offset4(si, idx));
-                        dv_image_put_u32(out[0].data, at, w);
-                    }
+                    if (!padded)
+                        copy_elem(out[0].data, at, in[1].data,
+                                  src + elem * (uint32_t)offset4(si, idx), elem);
+                    else if (elem == 1)
+                        dv_image_put_u8(out[0].data, at, (uint8_t)pad);
+                    else
+                        dv_image_put_u32(out[0].data, at, pad);
                     at += elem;
                 }
 }
@@ -1255,13 +1213,8 @@ static void resize_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, ui
                     float r;
                     if (!bilinear) {
                         uint32_t iy = floor_index(fy, in_h - 1), ix = floor_index(fx, in_w - 1);
-                        if (elem == 1) {
-                            dv_image_put_u8(out[0].data, at,
-                                            dv_image_u8(in[1].data, src + (uint32_t)(plane + (uint64_t)iy * in_w + ix)));
-                        } else {
-                            dv_image_put_u32(out[0].data, at,
-                                             dv_image_u32(in[1].data, src + 4 * (uint32_t)(plane + (uint64_t)iy * in_w + ix)));
-                        }
+                        copy_elem(out[0].data, at, in[1].data,
+                                  src + elem * (uint32_t)(plane + (uint64_t)iy * in_w + ix), elem);
                         continue;
                     }
                     uint32_t y0 = floor_index(fy, in_h - 1), x0 = floor_index(fx, in_w - 1);
@@ -1393,11 +1346,7 @@ static void transpose_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in,
                     for (int k = 0; k < 4; k++)
                         i[v[7 + k]] = o[k];
                     uint32_t from = (uint32_t)offset4(s, i), to = (uint32_t)offset4(os, o);
-                    if (elem == 1)
-                        dv_image_put_u8(out[0].data, dst + to, dv_image_u8(in[1].data, src + from));
-                    else
-                        dv_image_put_u32(out[0].data, dst + 4 * to,
-                                         dv_image_u32(in[1].data, src + 4 * from));
+                    copy_elem(out[0].data, dst + elem * to, in[1].data, src + elem * from, elem);
                 }
 }
 
@@ -1461,11 +1410,7 @@ static void slice_run(const dv_attrs *a, uint32_t n_in, const dv_tensor *in, uin
                     int64_t c[4] = {c0, c1, c2, c3};
                     for (int k = 0; k < 4; k++)
                         i[k] = (uint32_t)(v[7 + k] + c[k] * v[15 + k]);
-                    uint32_t from = (uint32_t)offset4(s, i);
-                    if (elem == 1)
-                        dv_image_put_u8(out[0].data, at, dv_image_u8(in[1].data, src + from));
-                    else
-                        dv_image_put_u32(out[0].data, at, dv_image_u32(in[1].data, src + 4 * from));
+                    copy_elem(out[0].data, at, in[1].data, src + elem * (uint32_t)offset4(s, i), elem);
                 }
 }
 
@@ -1483,13 +1428,13 @@ const dv_op_info dv_info_NNCASE_STRIDED_SLICE = {"nncase_strided_slice", 2, 2, 1
 static float unary_f(int32_t op, float x)
 {
     switch (op) {
-    case DV_NNCASE_ABS: return f32_of(f32_bits(x) & 0x7fffffffu);
+    case DV_NNCASE_ABS: return dv_f32_from_bits(dv_f32_bits(x) & 0x7fffffffu);
     case DV_NNCASE_CEIL: return dv_ceilf(x);
     case DV_NNCASE_COS: return dv_cosf(x);
     case DV_NNCASE_EXP: return dv_expf(x);
     case DV_NNCASE_FLOOR: return dv_floorf(x);
     case DV_NNCASE_LOG: return dv_logf(x);
-    case DV_NNCASE_NEG: return f32_of(f32_bits(x) ^ 0x80000000u);
+    case DV_NNCASE_NEG: return dv_f32_from_bits(dv_f32_bits(x) ^ 0x80000000u);
     case DV_NNCASE_RSQRT: return 1.0f / dv_sqrtf(x);
     case DV_NNCASE_SIN: return dv_sinf(x);
     default: return x * x;

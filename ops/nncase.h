@@ -1,4 +1,4 @@
-/* The CPU nodes of kmodel v4 (nncase v0.2) and the deterministic float functions they need.
+/* The CPU nodes of kmodel v4 (nncase v0.2).
  *
  * The ops (ops/nncase.c) work on memory images (ops/kimage.h). Every op follows one pattern:
  *
@@ -12,8 +12,8 @@
  * as their IEEE-754 bits in an int32. The layouts are listed in enum dv_nncase_* below and
  * documented at each kernel.
  *
- * The float functions (with those of ops/fmath.h) replace the C library: they give the same
- * bits on every host, need no libm, and are tested against glibc in tests/test_ops_nncase.c. */
+ * The kernels' float functions (expf, logf, sinf, ...) are ops/fmath.h's: the same bits on
+ * every host, no libm. */
 #ifndef DETVM_OPS_NNCASE_H
 #define DETVM_OPS_NNCASE_H
 
@@ -52,24 +52,9 @@ enum dv_nnil_op {
 #define DV_NNIL_STACK 64
 #define DV_NNIL_MAX_OPS 1024
 
-/* ---- Deterministic float functions ------------------------------------------------------ */
-
 /* The NaN every float op of this family stores, whatever NaN its arithmetic made: hosts
  * disagree on NaN payloads and signs (x86 makes 0xffc00000, RISC-V 0x7fc00000), so detvm
  * stores one, the quiet NaN of ops/fmath.h. */
 #define DV_NNCASE_NAN_BITS DV_F32_QNAN
-
-/* Each function below returns the quiet NaN DV_F32_QNAN (ops/fmath.h) for every NaN
- * result, whatever the NaN given. */
-/* log(x), correctly rounded (glibc's logf is not: it may differ from this in the last bit). */
-float dv_logf(float x);
-/* sin(x) and cos(x), correctly rounded for every float (glibc's sinf/cosf are not always). */
-float dv_sinf(float x);
-float dv_cosf(float x);
-/* ceilf: exact, as every libm (expf, sqrtf, roundf, floorf: ops/fmath.h). */
-float dv_ceilf(float x);
-/* (int32_t)x as x86-64 computes it (cvttss2si): truncation, and INT32_MIN for NaN and for
- * values outside the int32 range (where C leaves the conversion undefined). */
-int32_t dv_f32_to_i32_x86(float x);
 
 #endif

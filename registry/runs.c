@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../loader/files.h"
 #include "../vm/error.h"
 #include "../vm/module.h"
 #include "../vm/session.h"
@@ -21,30 +22,10 @@
  * then its file is the one to use). */
 static int write_new_file(const char *path, const char *text, mode_t mode)
 {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
+    char *tmp = dv_write_temp_file(path, text, strlen(text), (unsigned)mode);
     if (!tmp)
-        return ENOMEM;
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return e;
-    }
-    size_t len = strlen(text), done = 0;
-    int ok = fchmod(fd, mode) == 0;
-    while (ok && done < len) {
-        ssize_t w = write(fd, text + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ok = w > 0;
-        if (ok)
-            done += (size_t)w;
-    }
-    ok = ok && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    int e = ok ? (link(tmp, path) == 0 ? 0 : errno) : (errno ? errno : EIO);
+        return errno;
+    int e = link(tmp, path) == 0 ? 0 : errno;
     unlink(tmp);
     free(tmp);
     return e;

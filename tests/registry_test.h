@@ -1,6 +1,7 @@
-/* What the registry tests share: looking into the database with SQLite itself (the independent
- * truth for what was stored), hashing with libsodium, and a module id computed from the
- * documented definition rather than by the library. Include after check.h and corpus.h. */
+/* What the registry tests share: their start, looking into the database with SQLite itself
+ * (the independent truth for what was stored), hashing with libsodium, and a module id
+ * computed from the documented definition rather than by the library. Include after check.h,
+ * corpus.h and cli_run.h. */
 #ifndef DETVM_TESTS_REGISTRY_TEST_H
 #define DETVM_TESTS_REGISTRY_TEST_H
 
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "detvm.h"
 
 #define CHAIN "fixtures/cvm/chain_23"
 #define CHAIN_SYMBOL CHAIN "/symbol.json"
@@ -20,6 +24,86 @@
 #define HELLO_MODEL HELLO "/model.tflite"
 #define HELLO_INPUT HELLO "/inputs/sin_x1.57.bin"
 #define HELLO_EXPECTED HELLO "/expected/sin_x1.57.out0.bin"
+
+/* What every registry test does first: checks that it runs from the repository root, readies
+ * libsodium and the command (cli_setup), and points DETVM_REGISTRY into its own temporary
+ * folder, so that nothing it does can reach the user's own registry. 0 when it can go on. */
+static inline int registry_test_setup(const char *name)
+{
+    if (access(CHAIN_SYMBOL, R_OK) != 0) {
+        CHECK(0, "%s is missing (run the test from the repository root)", CHAIN_SYMBOL);
+        return -1;
+    }
+    CHECK(sodium_init() >= 0);
+    if (cli_setup(name) != 0)
+        return -1;
+    char safety[1100];
+    tmp_path(safety, sizeof safety, "default.db");
+    setenv("DETVM_REGISTRY", safety, 1);
+    unsetenv("DETVM_REGISTRY_SYNC");
+    return 0;
+}
+
+static inline void free_result(result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+/* The path of a fresh database `name` in the test's folder: whatever an earlier use of the
+ * name left there (the file, its WAL and its receipt key) is removed. */
+static inline void fresh_db(char *db, size_t cap, const char *name)
+{
+    tmp_path(db, cap, name);
+    const char *suffixes[] = {"", "-wal", "-shm", ".key", ".key.pub"};
+    for (int i = 0; i < 5; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s%s", db, suffixes[i]);
+        unlink(p);
+    }
+}
+
+/* A traced session of a fixture model, run on its input. */
+typedef struct {
+    uint8_t *bytes, *input, *output;
+    size_t len, input_len, output_len;
+    detvm_module *module;
+    detvm_session *session;
+} traced;
+
+static inline int open_traced(traced *t, const char *model, const char *params,
+                              const char *input, detvm_trace_mode mode)
+{
+    memset(t, 0, sizeof *t);
+    detvm_error err = {0};
+    detvm_module_info info;
+    if (detvm_load_model_files(model, params, NULL, &t->bytes, &t->len, &err) ||
+        detvm_module_load(t->bytes, t->len, &t->module, &err)) {
+        CHECK(0, "%s: %s", model, err.message);
+        return -1;
+    }
+    detvm_module_get_info(t->module, &info);
+    t->output_len = info.output_len;
+    t->output = malloc(t->output_len + 1);
+    t->input = read_file(input, &t->input_len);
+    if (!t->input || detvm_session_new(t->module, &t->session, &err) ||
+        (mode && detvm_session_set_trace(t->session, mode, &err)) ||
+        detvm_run(t->session, t->input, t->input_len, t->output, t->output_len, &err)) {
+        CHECK(0, "run %s: %s", model, err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static inline void close_traced(traced *t)
+{
+    detvm_session_free(t->session);
+    detvm_module_free(t->module);
+    free(t->bytes);
+    free(t->input);
+    free(t->output);
+}
 
 static inline sqlite3 *sql_open(const char *db_path)
 {

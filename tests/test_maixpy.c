@@ -14,24 +14,11 @@
 #include "corpus.h"
 #include "cli_run.h"
 #include "detvm.h"
+#include "fmath.h"
 #include "ir_build.h"
 #include "kimage.h"
 #include "kpu.h"
 #include "module_format.h"
-
-static uint32_t bits_of(float f)
-{
-    uint32_t b;
-    memcpy(&b, &f, sizeof b);
-    return b;
-}
-
-static float float_of(uint32_t b)
-{
-    float f;
-    memcpy(&f, &b, sizeof f);
-    return f;
-}
 
 /* ---- face_encode / face_compare ------------------------------------------------------------ */
 
@@ -90,11 +77,11 @@ static void test_face(void)
           "3,4 / 4,3: %.9g", (double)score);
     /* 0.5 / sqrt(2) = 0.35355339..., so 85.3553390...: float 85.35534 */
     CHECK(detvm_face_compare(g, e, 2, &score, &err) == DETVM_OK &&
-              bits_of(score) == bits_of(85.3553390593f),
+              dv_f32_bits(score) == dv_f32_bits(85.3553390593f),
           "1,1 / 1,0: %.9g", (double)score);
     CHECK(detvm_face_compare(z, e, 2, &score, &err) == DETVM_OK &&
-              bits_of(score) == 0x7fc00000u,
-          "zero code: %08x, want the quiet NaN", bits_of(score));
+              dv_f32_bits(score) == 0x7fc00000u,
+          "zero code: %08x, want the quiet NaN", dv_f32_bits(score));
     CHECK(detvm_face_compare(a, a, 0, &score, &err) == DETVM_EINVALID);
     CHECK(detvm_face_compare(a, NULL, 3, &score, &err) == DETVM_EINVALID);
 
@@ -116,7 +103,7 @@ static void test_face(void)
             continue;
         }
         float want_score = reference_score(x, y, n);
-        if (bits_of(score) != bits_of(want_score) && !(isnan(score) && isnan(want_score)) &&
+        if (dv_f32_bits(score) != dv_f32_bits(want_score) && !(isnan(score) && isnan(want_score)) &&
             mismatches++ < 5)
             CHECK(0, "random codes (n %u): %.9g, the reference %.9g", n, (double)score,
                   (double)want_score);
@@ -476,6 +463,17 @@ static int sane(const detvm_yolo2_object *o)
            o->y2 < 280 && o->w > 0 && o->h > 0 && o->rect[2] > 0 && o->rect[3] > 0;
 }
 
+/* n little-endian float32s, in a malloc'd array. */
+static float *le_floats(const uint8_t *bytes, size_t n)
+{
+    float *f = malloc(n * sizeof *f);
+    for (size_t i = 0; i < n; i++)
+        f[i] = dv_f32_from_bits((uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
+                                (uint32_t)bytes[4 * i + 2] << 16 |
+                                (uint32_t)bytes[4 * i + 3] << 24);
+    return f;
+}
+
 static void test_yolo2_goldens(const char *kdir)
 {
     static const struct {
@@ -506,11 +504,7 @@ static void test_yolo2_goldens(const char *kdir)
             free(bytes);
             continue;
         }
-        float *map = malloc(len);
-        for (size_t i = 0; i < 8750; i++)
-            map[i] = float_of((uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
-                              (uint32_t)bytes[4 * i + 2] << 16 |
-                              (uint32_t)bytes[4 * i + 3] << 24);
+        float *map = le_floats(bytes, 8750);
         detvm_yolo2_params p = {10, 7, 125, 5, voc_anchors, 20, cases[t].threshold,
                                 cases[t].nms, 320, 240};
         detvm_yolo2_object o[350];
@@ -549,11 +543,7 @@ static void test_yolo2_goldens(const char *kdir)
     size_t len = 0;
     uint8_t *bytes = read_file(path, &len);
     if (bytes && len == 35000) {
-        float *map = malloc(len);
-        for (size_t i = 0; i < 8750; i++)
-            map[i] = float_of((uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
-                              (uint32_t)bytes[4 * i + 2] << 16 |
-                              (uint32_t)bytes[4 * i + 3] << 24);
+        float *map = le_floats(bytes, 8750);
         detvm_yolo2_params p = {10, 7, 125, 5, voc_anchors, 0, 0.5f, 0.2f, 320, 240};
         detvm_yolo2_object o[8];
         uint32_t n = 0;
@@ -563,10 +553,10 @@ static void test_yolo2_goldens(const char *kdir)
                                             {244, 0x3f7797feu, 0x4210d29eu}};
         if (decode(&p, map, 8750, o, 8, &n) == DETVM_OK && n == 3)
             for (int k = 0; k < 3; k++)
-                CHECK(o[k].index == want[k][0] && bits_of(o[k].prob) == want[k][1] &&
-                          bits_of(o[k].x1) == want[k][2],
+                CHECK(o[k].index == want[k][0] && dv_f32_bits(o[k].prob) == want[k][1] &&
+                          dv_f32_bits(o[k].x1) == want[k][2],
                       "v3 object %d: box %u prob %08x x1 %08x", k, o[k].index,
-                      bits_of(o[k].prob), bits_of(o[k].x1));
+                      dv_f32_bits(o[k].prob), dv_f32_bits(o[k].x1));
         free(map);
     }
     free(bytes);
@@ -926,7 +916,7 @@ static void test_cli(const char *kdir)
     float values[4] = {0.1f, -0.3f, 0.25f, 1.0f / 512};
     for (int i = 0; i < 4; i++)
         for (int k = 0; k < 4; k++)
-            f32[4 * i + k] = (uint8_t)(bits_of(values[i]) >> (8 * k));
+            f32[4 * i + k] = (uint8_t)(dv_f32_bits(values[i]) >> (8 * k));
     FILE *f = fopen(feat, "wb");
     if (f) {
         fwrite(f32, 1, sizeof f32, f);

@@ -17,25 +17,6 @@
 
 static char compiled_chain[1100], compiled_hello[1100], compiled_single[1100];
 
-static void free_result(result *r)
-{
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-}
-
-static void db_path(char *buf, size_t cap, const char *name)
-{
-    tmp_path(buf, cap, name);
-    char side[1200];
-    /* a fresh database each time */
-    unlink(buf);
-    snprintf(side, sizeof side, "%s-wal", buf);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", buf);
-    unlink(side);
-}
-
 static detvm_registry *open_db(const char *path)
 {
     detvm_registry *r = NULL;
@@ -111,7 +92,7 @@ static void test_migrations(void)
 {
     for (int from = 1; from <= 2; from++) {
         char db[1100];
-        db_path(db, sizeof db, "migrate.db");
+        fresh_db(db, sizeof db, "migrate.db");
         detvm_registry *r = open_db(db);
         detvm_error err = {0};
         detvm_model_add_options opt = {.name = "old"};
@@ -212,7 +193,7 @@ static void check_sources(const detvm_model_record *rec)
 static void test_add(void)
 {
     char db[1100];
-    db_path(db, sizeof db, "add.db");
+    fresh_db(db, sizeof db, "add.db");
     detvm_registry *r = open_db(db);
     if (!r)
         return;
@@ -327,7 +308,7 @@ static void test_add(void)
 static void test_versions(void)
 {
     char db[1100];
-    db_path(db, sizeof db, "versions.db");
+    fresh_db(db, sizeof db, "versions.db");
     detvm_registry *r = open_db(db);
     if (!r)
         return;
@@ -371,7 +352,7 @@ static void test_versions(void)
 static void test_list_show_export_rm(void)
 {
     char db[1100], out[1100];
-    db_path(db, sizeof db, "list.db");
+    fresh_db(db, sizeof db, "list.db");
     tmp_path(out, sizeof out, "exported.dvm");
     result r = {0};
     CLI(&r, "registry", "add", CHAIN_SYMBOL, CHAIN_PARAMS, "--name", "chain", "--tag", "prod",
@@ -470,7 +451,7 @@ static void test_list_show_export_rm(void)
 static void test_trust(void)
 {
     char db[1100], k1[1100], k2[1100], p1[1100], p2[1100], out[1100], y[1100];
-    db_path(db, sizeof db, "trust.db");
+    fresh_db(db, sizeof db, "trust.db");
     tmp_path(k1, sizeof k1, "k1");
     tmp_path(k2, sizeof k2, "k2");
     tmp_path(p1, sizeof p1, "k1.pub");
@@ -613,7 +594,7 @@ static void test_trust(void)
 static void test_bad_refs(void)
 {
     char db[1100];
-    db_path(db, sizeof db, "refs.db");
+    fresh_db(db, sizeof db, "refs.db");
     detvm_registry *reg = open_db(db);
     if (!reg)
         return;
@@ -777,7 +758,7 @@ static void test_corrupt(void)
     char db[1100], y[1100];
     tmp_path(y, sizeof y, "corrupt.out");
     for (int how = 0; how < 4; how++) {
-        db_path(db, sizeof db, "corrupt.db");
+        fresh_db(db, sizeof db, "corrupt.db");
         result r = {0};
         CLI(&r, "registry", "add", CHAIN_SYMBOL, CHAIN_PARAMS, "--name", "chain", "--registry",
             db);
@@ -833,7 +814,7 @@ static void test_corrupt(void)
 static void test_hostile_module(void)
 {
     char db[1100], y[1100];
-    db_path(db, sizeof db, "hostile.db");
+    fresh_db(db, sizeof db, "hostile.db");
     tmp_path(y, sizeof y, "hostile.out");
     result r = {0};
     CLI(&r, "registry", "add", CHAIN_SYMBOL, CHAIN_PARAMS, "--name", "chain", "--registry", db);
@@ -898,18 +879,8 @@ static void test_hostile_module(void)
 
 int main(void)
 {
-    if (access(CHAIN_SYMBOL, R_OK) != 0) {
-        CHECK(0, "%s is missing (run the test from the repository root)", CHAIN_SYMBOL);
+    if (registry_test_setup("registry") != 0)
         return check_summary("test_registry");
-    }
-    CHECK(sodium_init() >= 0);
-    if (cli_setup("registry") != 0)
-        return check_summary("test_registry");
-    /* whatever happens, never the user's own registry */
-    char safety[1100];
-    tmp_path(safety, sizeof safety, "default.db");
-    setenv("DETVM_REGISTRY", safety, 1);
-    unsetenv("DETVM_REGISTRY_SYNC");
 
     tmp_path(compiled_chain, sizeof compiled_chain, "chain.dvm");
     tmp_path(compiled_hello, sizeof compiled_hello, "hello.dvm");

@@ -17,54 +17,6 @@
 #include "detvm.h"
 #include "registry_test.h"
 
-static void free_result(result *r)
-{
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-}
-
-/* A traced session of a fixture model, run on its input. */
-typedef struct {
-    uint8_t *bytes, *input, *output;
-    size_t len, input_len, output_len;
-    detvm_module *module;
-    detvm_session *session;
-} traced;
-
-static int open_traced(traced *t, const char *model, const char *params, const char *input,
-                       detvm_trace_mode mode)
-{
-    memset(t, 0, sizeof *t);
-    detvm_error err = {0};
-    detvm_module_info info;
-    if (detvm_load_model_files(model, params, NULL, &t->bytes, &t->len, &err) ||
-        detvm_module_load(t->bytes, t->len, &t->module, &err)) {
-        CHECK(0, "%s: %s", model, err.message);
-        return -1;
-    }
-    detvm_module_get_info(t->module, &info);
-    t->output_len = info.output_len;
-    t->output = malloc(t->output_len + 1);
-    t->input = read_file(input, &t->input_len);
-    if (!t->input || detvm_session_new(t->module, &t->session, &err) ||
-        (mode && detvm_session_set_trace(t->session, mode, &err)) ||
-        detvm_run(t->session, t->input, t->input_len, t->output, t->output_len, &err)) {
-        CHECK(0, "run %s: %s", model, err.message);
-        return -1;
-    }
-    return 0;
-}
-
-static void close_traced(traced *t)
-{
-    detvm_session_free(t->session);
-    detvm_module_free(t->module);
-    free(t->bytes);
-    free(t->input);
-    free(t->output);
-}
-
 static char q[512];
 #define SQL(...) (snprintf(q, sizeof q, __VA_ARGS__), q)
 
@@ -703,17 +655,11 @@ static void test_progress_bar(const char *db)
 
 int main(void)
 {
-    if (access(CHAIN_SYMBOL, R_OK) != 0) {
-        CHECK(0, "%s is missing (run the test from the repository root)", CHAIN_SYMBOL);
+    /* The records list the kernel variants a run used: pin them to the reference kernels. */
+    setenv("DETVM_KERNELS", "ref", 1);
+    if (registry_test_setup("registry_runs") != 0)
         return check_summary("test_registry_runs");
-    }
-    CHECK(sodium_init() >= 0);
-    if (cli_setup("registry_runs") != 0)
-        return check_summary("test_registry_runs");
-    char safety[1100], api_db[1100], cli_db[1100], key[1100], pub[1100];
-    tmp_path(safety, sizeof safety, "default.db");
-    setenv("DETVM_REGISTRY", safety, 1);
-    unsetenv("DETVM_REGISTRY_SYNC");
+    char api_db[1100], cli_db[1100], key[1100], pub[1100];
     tmp_path(api_db, sizeof api_db, "api.db");
     tmp_path(cli_db, sizeof cli_db, "cli.db");
     tmp_path(key, sizeof key, "signer");

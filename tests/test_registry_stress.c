@@ -22,24 +22,6 @@
 
 static int full;
 
-static void free_result(result *r)
-{
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-}
-
-static void fresh_db(char *db, size_t cap, const char *name)
-{
-    tmp_path(db, cap, name);
-    const char *suffixes[] = {"", "-wal", "-shm", ".key", ".key.pub"};
-    for (int i = 0; i < 5; i++) {
-        char p[1200];
-        snprintf(p, sizeof p, "%s%s", db, suffixes[i]);
-        unlink(p);
-    }
-}
-
 /* Runs the command with these arguments in this process's child and waits; its exit status. */
 static int run_cli(const char *const *argv, int out_fd)
 {
@@ -117,35 +99,25 @@ static int api_child(int i, void *user)
     race_args *a = user;
     detvm_registry *r = NULL;
     detvm_error err = {0};
-    uint8_t *bytes = NULL, *input = NULL, output[64];
-    size_t len = 0, in_len = 0;
-    detvm_module *m = NULL;
-    detvm_session *s = NULL;
-    detvm_module_info info;
-    if (detvm_registry_open(a->db, 0, &r, &err) ||
-        detvm_load_model_files(HELLO_MODEL, NULL, NULL, &bytes, &len, &err) ||
-        detvm_module_load(bytes, len, &m, &err) || detvm_session_new(m, &s, &err) ||
-        detvm_session_set_trace(s, DETVM_TRACE_FAST, &err) ||
-        detvm_read_file(HELLO_INPUT, &input, &in_len, &err)) {
+    traced t;
+    if (detvm_registry_open(a->db, 0, &r, &err)) {
         fprintf(stderr, "api child %d: %s\n", i, err.message);
         return 1;
     }
-    detvm_module_get_info(m, &info);
+    if (open_traced(&t, HELLO_MODEL, NULL, HELLO_INPUT, DETVM_TRACE_FAST))
+        return 1;
     int failures = 0;
     for (int k = 0; k < a->per_child; k++) {
         int64_t id;
         detvm_record_options opt = {NULL, NULL, k % 2, NULL, (uint64_t)k};
-        if (detvm_run(s, input, in_len, output, info.output_len, &err) ||
-            detvm_registry_record(r, s, input, in_len, output, info.output_len, &opt, &id,
-                                  &err)) {
+        if (detvm_run(t.session, t.input, t.input_len, t.output, t.output_len, &err) ||
+            detvm_registry_record(r, t.session, t.input, t.input_len, t.output, t.output_len,
+                                  &opt, &id, &err)) {
             fprintf(stderr, "api child %d, run %d: %s\n", i, k, err.message);
             failures++;
         }
     }
-    detvm_session_free(s);
-    detvm_module_free(m);
-    free(bytes);
-    free(input);
+    close_traced(&t);
     detvm_registry_close(r);
     return failures ? 1 : 0;
 }
@@ -216,9 +188,7 @@ typedef struct {
 
 /* The API writer: records runs (every third with its input) and, now and then, a model
  * version, reporting each after its commit. */
-static void api_writer(const char *db, detvm_session *s, const uint8_t *module, size_t len,
-                       const uint8_t *input, size_t in_len, uint8_t *output, size_t out_len,
-                       int fd)
+static void api_writer(const char *db, traced *t, int fd)
 {
     detvm_registry *r = NULL;
     detvm_error err = {0};
@@ -231,7 +201,7 @@ static void api_writer(const char *db, detvm_session *s, const uint8_t *module, 
         if (k % 7 == 3) {
             detvm_model_add_options opt = {.name = "crash"};
             detvm_model_record rec;
-            if (detvm_registry_add_module(r, module, len, &opt, &rec, &err)) {
+            if (detvm_registry_add_module(r, t->bytes, t->len, &opt, &rec, &err)) {
                 fprintf(stderr, "writer: %s\n", err.message);
                 _exit(3);
             }
@@ -239,9 +209,9 @@ static void api_writer(const char *db, detvm_session *s, const uint8_t *module, 
             rep.id = rec.id;
         } else {
             detvm_record_options opt = {NULL, NULL, k % 3 == 0, NULL, k};
-            if (detvm_run(s, input, in_len, output, out_len, &err) ||
-                detvm_registry_record(r, s, input, in_len, output, out_len, &opt, &rep.id,
-                                      &err)) {
+            if (detvm_run(t->session, t->input, t->input_len, t->output, t->output_len, &err) ||
+                detvm_registry_record(r, t->session, t->input, t->input_len, t->output,
+                                      t->output_len, &opt, &rep.id, &err)) {
                 fprintf(stderr, "writer: %s\n", err.message);
                 _exit(3);
             }
@@ -290,21 +260,15 @@ static void test_crashes(void)
     fresh_db(db, sizeof db, "crash.db");
     int kills = full ? 200 : 20;
     detvm_error err = {0};
-    uint8_t *bytes = NULL, *input = NULL, output[64];
-    size_t len = 0, in_len = 0;
-    detvm_module *m = NULL;
-    detvm_session *s = NULL;
-    detvm_module_info info;
+    traced t;
     uint8_t want_output[32];
-    if (detvm_load_model_files(HELLO_MODEL, NULL, NULL, &bytes, &len, &err) ||
-        detvm_module_load(bytes, len, &m, &err) || detvm_session_new(m, &s, &err) ||
-        detvm_session_set_trace(s, DETVM_TRACE_FAST, &err) ||
-        detvm_read_file(HELLO_INPUT, &input, &in_len, &err) ||
-        file_hash(HELLO_EXPECTED, want_output, NULL) != 0) {
-        CHECK(0, "setup: %s", err.message);
+    if (open_traced(&t, HELLO_MODEL, NULL, HELLO_INPUT, DETVM_TRACE_FAST))
+        return;
+    if (file_hash(HELLO_EXPECTED, want_output, NULL) != 0) {
+        CHECK(0, "setup: %s unreadable", HELLO_EXPECTED);
+        close_traced(&t);
         return;
     }
-    detvm_module_get_info(m, &info);
     char out[1100];
     tmp_path(out, sizeof out, "crash.out");
     char loop[4096];
@@ -331,7 +295,7 @@ static void test_crashes(void)
                 execl("/bin/sh", "sh", "-c", loop, (char *)NULL);
                 _exit(5);
             }
-            api_writer(db, s, bytes, len, input, in_len, output, info.output_len, fds[1]);
+            api_writer(db, &t, fds[1]);
         }
         close(fds[1]);
         setpgid(pid, pid);
@@ -408,10 +372,7 @@ static void test_crashes(void)
            "check failures %lld, writers that stopped by themselves %lld\n",
            kills, reported_runs, reported_models, stored, lost, bad_integrity, checks_failed,
            unclean);
-    detvm_session_free(s);
-    detvm_module_free(m);
-    free(bytes);
-    free(input);
+    close_traced(&t);
 }
 
 int main(int argc, char **argv)
@@ -419,17 +380,8 @@ int main(int argc, char **argv)
     const char *stress = getenv("DETVM_STRESS");
     full = (stress && *stress && strcmp(stress, "0") != 0) ||
            (argc > 1 && strcmp(argv[1], "--full") == 0);
-    if (access(CHAIN_SYMBOL, R_OK) != 0) {
-        CHECK(0, "%s is missing (run the test from the repository root)", CHAIN_SYMBOL);
+    if (registry_test_setup("registry_stress") != 0)
         return check_summary("test_registry_stress");
-    }
-    CHECK(sodium_init() >= 0);
-    if (cli_setup("registry_stress") != 0)
-        return check_summary("test_registry_stress");
-    char safety[1100];
-    tmp_path(safety, sizeof safety, "default.db");
-    setenv("DETVM_REGISTRY", safety, 1);
-    unsetenv("DETVM_REGISTRY_SYNC");
     printf("%s form\n", full ? "full" : "short (DETVM_STRESS=1 for the full form)");
     test_concurrency();
     test_crashes();
