@@ -16,7 +16,7 @@ CFLAGS += -std=c11 $(OPT) -g $(WARN) -ffp-contract=off -fPIC -D_POSIX_C_SOURCE=2
 LDFLAGS += $(SANFLAGS)
 HOST_LIBS := -ljansson -lsodium -lxxhash -lsqlite3 -lpng -lm
 
-CORE_SRC := $(wildcard ops/*.c) $(wildcard hal/*.c) $(wildcard hal/*/*.c) $(wildcard vm/*.c)
+CORE_SRC := $(wildcard ops/*.c) $(wildcard ops/x86/*.c) $(wildcard hal/*.c) $(wildcard hal/*/*.c) $(wildcard vm/*.c)
 HOST_SRC := $(wildcard loader/*.c) $(wildcard verify/*.c) $(wildcard registry/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC) $(HOST_SRC))
 COMPAT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard compat/*.c))
@@ -62,10 +62,14 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libdetvm.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libdetvm.a $(HOST_LIBS)
 
 # Time per inference of the medium CVM models, the TFLite models and the kmodels (skipped when
-# ../shared is absent).
+# ../shared is absent); then `detvm bench` (bench/detvm_bench.sh) on the ResNet-18-shaped and
+# MobileNet-v1-shaped CVM models, MobileNetV2 and person_detect: the reference kernels, and the
+# default ones on 1 and 2 threads, each as GMAC/s and a fraction of the VNNI peak measured in
+# the same run.
 bench: $(BUILD)/bench/bench_models $(BUILD)/bench/bench_registry $(BUILD)/detvm
 	@if [ -n "$(BENCH_CASES)" ]; then $(BUILD)/bench/bench_models -n 20 $(BENCH_CASES); \
 	else echo "bench: $(SHARED) is absent, nothing to measure"; fi
+	@BUILD=$(BUILD) SHARED=$(SHARED) sh bench/detvm_bench.sh 20
 	@$(BUILD)/bench/bench_registry -n 100000
 
 # The registry (docs/registry.md): the time recording a run adds, and listing one model's latest
@@ -81,7 +85,21 @@ registry-stress: $(BUILD)/detvm $(BUILD)/tests/test_registry_stress
 clean:
 	rm -rf build build-san build-det build-riscv64
 
-.PHONY: all test bench bench-registry registry-stress clean
+# The kernel variants (ops/variant.h): their differential tests, then the CVM conformance
+# corpus, the TFLite models and the kmodels again with each variant level forced and with 1 and
+# 2 threads (a level this CPU lacks runs the levels below it, which must pass all the same).
+VARIANT_TESTS := $(BUILD)/tests/test_variants $(BUILD)/tests/test_variants_nn
+VARIANT_CORPORA := $(BUILD)/tests/test_conformance $(BUILD)/tests/test_tflite_models \
+                   $(BUILD)/tests/test_kmodels
+test-variants: $(VARIANT_TESTS) $(VARIANT_CORPORA)
+	@BUILD=$(BUILD) sh tests/run.sh $(VARIANT_TESTS)
+	@for kt in avx2:1 avx2:2 vnni:1 vnni:2; do \
+	    echo "DETVM_KERNELS=$${kt%:*} DETVM_THREADS=$${kt#*:}"; \
+	    DETVM_KERNELS=$${kt%:*} DETVM_THREADS=$${kt#*:} BUILD=$(BUILD) \
+	        sh tests/run.sh $(VARIANT_CORPORA) || exit 1; \
+	done
+
+.PHONY: all test test-variants bench bench-registry registry-stress clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # The determinism matrix (tests/determinism.sh): the runtime core and a conformance runner built

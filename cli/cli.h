@@ -59,6 +59,9 @@ extern const char trace_help[], bisect_help[], prove_step_help[], check_step_hel
 /* cli/cmd_verify.c */
 int cmd_verify(int argc, char **argv);
 extern const char verify_help[];
+/* cli/cmd_bench.c */
+int cmd_bench(int argc, char **argv);
+extern const char bench_help[];
 /* cli/cmd_registry.c and cli/cmd_audit.c */
 int cmd_registry(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

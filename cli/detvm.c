@@ -279,7 +279,10 @@ static const char info_help[] =
     "Prints one row per layer (index, op, name, input and output shapes, output precision,\n"
     "parameter bytes, gas), then the totals, the input and outputs, and any warnings (such as\n"
     "constructs where the CVM runtime's CPU and formal back ends disagree: detvm follows the\n"
-    "formal semantics). --json prints the same as one JSON object.\n";
+    "formal semantics). --json prints the same as one JSON object.\n"
+    "The memory line gives the planned arena of the tensors against its lower bound, the peak\n"
+    "of tensor bytes live at one time (each tensor rounded up to the arena's 64-byte alignment,\n"
+    "and as is), and the kernels' scratch; the totals give the multiply-accumulates (MACs).\n";
 
 static const char *dtype_name(detvm_dtype dtype)
 {
@@ -335,6 +338,15 @@ static int cmd_info(int argc, char **argv)
         return rc;
     detvm_module_info info;
     detvm_module_get_info(m, &info);
+    detvm_memory_plan plan;
+    detvm_error plan_err = {0};
+    if (detvm_module_memory_plan(m, &plan, &plan_err)) {
+        detvm_module_free(m);
+        free(bytes);
+        return fail(&plan_err);
+    }
+    double plan_ratio = plan.peak_live_aligned ? (double)plan.arena_bytes / plan.peak_live_aligned
+                                               : 1.0;
     json_t *layers = json_array();
     uint64_t param_total = 0;
     if (!a.json)
@@ -362,10 +374,11 @@ static int cmd_info(int argc, char **argv)
         }
         if (a.json) {
             json_array_append_new(
-                layers, json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:I, s:I}", "index", (int)k,
-                                  "op", l.op, "name", l.name, "inputs", jin, "outputs", jout,
-                                  "precision", jprec, "param_bytes", (json_int_t)l.param_bytes,
-                                  "gas", (json_int_t)l.gas));
+                layers, json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I}", "index",
+                                  (int)k, "op", l.op, "name", l.name, "inputs", jin, "outputs",
+                                  jout, "precision", jprec, "param_bytes",
+                                  (json_int_t)l.param_bytes, "gas", (json_int_t)l.gas, "macs",
+                                  (json_int_t)detvm_layer_macs(m, k)));
         } else {
             json_decref(jin);
             json_decref(jout);
@@ -392,10 +405,22 @@ static int cmd_info(int argc, char **argv)
             "module_id", id, "source", info.source_format, "rounding", info.rounding, "layers",
             layers, "totals", "layers", (json_int_t)info.n_instructions, "gas",
             (json_int_t)info.gas, "param_bytes", (json_int_t)param_total, "storage_size",
-            (json_int_t)info.storage_size, "arena_bytes", (int)info.arena_bytes, "input", input,
+            (json_int_t)info.storage_size, "arena_bytes", (json_int_t)info.arena_bytes, "input",
+            input,
             "output", "heads", outputs, "bytes", (json_int_t)info.output_len, "type_size",
             (int)info.output_type_size, "postprocess", info.postprocess_name, "version",
             info.version, "warnings", warnings);
+        json_object_set_new(json_object_get(doc, "totals"), "macs",
+                            json_integer((json_int_t)detvm_module_macs(m)));
+        json_object_set_new(
+            doc, "memory",
+            json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:i}", "arena_bytes",
+                      (json_int_t)plan.arena_bytes, "scratch_bytes",
+                      (json_int_t)plan.scratch_bytes, "peak_live_bytes",
+                      (json_int_t)plan.peak_live_bytes, "peak_live_aligned_bytes",
+                      (json_int_t)plan.peak_live_aligned, "arena_to_peak", plan_ratio,
+                      "tensor_bytes", (json_int_t)plan.tensor_bytes, "arena_tensors",
+                      (int)plan.n_tensors));
         char *text = json_dumps(doc, JSON_INDENT(1));
         puts(text);
         free(text);
@@ -403,10 +428,20 @@ static int cmd_info(int argc, char **argv)
     } else {
         json_decref(layers);
         printf("\ntotal: %u layers, gas %llu, parameter bytes %llu, CVM storage size %llu, "
-               "arena %llu bytes\n",
+               "arena %llu bytes, MACs %llu\n",
                info.n_instructions, (unsigned long long)info.gas,
                (unsigned long long)param_total, (unsigned long long)info.storage_size,
-               (unsigned long long)info.arena_bytes);
+               (unsigned long long)info.arena_bytes, (unsigned long long)detvm_module_macs(m));
+        char at[48];
+        snprintf(at, sizeof at, plan.peak_step == UINT32_MAX ? "at the start" : "at step %u",
+                 plan.peak_step);
+        printf("memory: arena %llu bytes, %.3f x the peak of live tensor bytes %llu (%llu as "
+               "is, %s); scratch %llu bytes; %u arena tensors of %llu bytes in all\n",
+               (unsigned long long)plan.arena_bytes, plan_ratio,
+               (unsigned long long)plan.peak_live_aligned,
+               (unsigned long long)plan.peak_live_bytes, at,
+               (unsigned long long)plan.scratch_bytes, plan.n_tensors,
+               (unsigned long long)plan.tensor_bytes);
         printf("source %s%s%s\n", info.source_format, info.rounding[0] ? ", rounding " : "",
                info.rounding);
         if (info.n_segments)
@@ -492,6 +527,7 @@ static const struct {
     {"prove-step", cmd_prove_step, prove_step_help},
     {"check-step", cmd_check_step, check_step_help},
     {"verify", cmd_verify, verify_help},
+    {"bench", cmd_bench, bench_help},
     {"registry", cmd_registry, registry_help},
     {"audit", cmd_audit, audit_help},
     {"netinfo", cmd_netinfo, netinfo_help},

@@ -1,8 +1,46 @@
-/* The CPU device: runs each step's reference kernel in order. It holds no state of its own,
- * so submit completes the work and wait hands back the tag. */
+/* The CPU device: runs each step in order, through its kernel variant when the session chose
+ * one, else through the reference kernel. It holds no state of its own, so submit completes the
+ * work and wait hands back the tag.
+ *
+ * A variant's items [0, items) are split among the segment's T threads in a fixed way: thread
+ * t computes [items * t / T, items * (t + 1) / T), with its own scratch. Each output element
+ * belongs to exactly one item, so every T gives the bytes of T = 1 (ops/variant.h). */
 #include <stdlib.h>
 
 #include "hal.h"
+
+typedef struct {
+    const hal_segment *segment;
+    const hal_step *step;
+    uint32_t n_threads;
+} variant_share;
+
+static void run_share(void *user, uint32_t t)
+{
+    const variant_share *v = user;
+    const hal_step *s = v->step;
+    const uint64_t begin = s->items * t / v->n_threads;
+    const uint64_t end = s->items * (t + 1) / v->n_threads;
+    int32_t *scratch = v->segment->thread_scratch
+                           ? v->segment->thread_scratch + v->segment->thread_scratch_len * t
+                           : NULL;
+    if (begin >= end)
+        return;
+    if (s->packed)
+        s->packing->run_packed(&s->attrs, s->n_in, s->in, s->n_out, s->out, s->packed, scratch,
+                               begin, end);
+    else
+        s->variant->run(&s->attrs, s->n_in, s->in, s->n_out, s->out, scratch, begin, end);
+}
+
+static void run_variant(const hal_segment *seg, const hal_step *s)
+{
+    uint32_t n = hal_threads_count(seg->threads);
+    if ((uint64_t)n > s->items)
+        n = (uint32_t)s->items;
+    variant_share share = {seg, s, n};
+    hal_threads_run(seg->threads, n, run_share, &share);
+}
 
 typedef struct {
     const hal_segment *segment;
@@ -18,7 +56,14 @@ static void run_segment(const hal_segment *seg)
 {
     for (uint32_t i = 0; i < seg->n_steps; i++) {
         const hal_step *s = &seg->steps[i];
-        s->op->run(&s->attrs, s->n_in, s->in, s->n_out, s->out, seg->scratch);
+        if (s->variant) {
+            run_variant(seg, s);
+        } else {
+            /* the workers take long to wake: start them now if the next step needs them */
+            if (seg->threads && i + 1 < seg->n_steps && seg->steps[i + 1].variant)
+                hal_threads_wake(seg->threads);
+            s->op->run(&s->attrs, s->n_in, s->in, s->n_out, s->out, seg->scratch);
+        }
         if (seg->after_step && seg->after_step(seg->hook_user, i))
             break;
     }

@@ -8,15 +8,40 @@
 #include <stdint.h>
 
 #include "../ops/op.h"
+#include "../ops/variant.h"
 
-/* One instruction with its tensors resolved to memory. */
+/* One instruction with its tensors resolved to memory. On the CPU, a step with a variant runs
+ * it (its items split among the segment's threads) instead of the reference kernel. */
 typedef struct {
     const dv_op_info *op;
     dv_attrs attrs;
     uint32_t n_in, n_out;
     dv_tensor *in;
     dv_tensor *out;
+    const dv_variant *variant;  /* NULL: op->run, on the calling thread */
+    uint64_t items;             /* the variant's work items for this instance */
+    /* When the session packed the step's constant inputs ahead: packing->run_packed runs
+     * instead of variant->run, with `packed`. */
+    const dv_variant_packing *packing;
+    const void *packed;
 } hal_step;
+
+/* A fixed set of threads (hal/cpu_threads.c), created with a session, never while a model
+ * runs. Builds without threads (freestanding) have only the calling thread. */
+typedef struct hal_threads hal_threads;
+
+/* The largest number of threads a session may ask for; 1 in builds without threads. */
+uint32_t hal_threads_max(void);
+/* n threads in all: the caller's and n - 1 workers; NULL when n < 2 or on failure. */
+hal_threads *hal_threads_new(uint32_t n);
+void hal_threads_free(hal_threads *threads);
+uint32_t hal_threads_count(const hal_threads *threads);   /* 1 for NULL */
+/* Sets sleeping workers polling for a while, ahead of a step that will need them. */
+void hal_threads_wake(hal_threads *threads);
+/* Calls task(user, t) for t in [0, n_tasks), n_tasks <= hal_threads_count: task 0 on the
+ * calling thread, task t on worker t; returns when every task has returned. */
+void hal_threads_run(hal_threads *threads, uint32_t n_tasks, void (*task)(void *user, uint32_t t),
+                     void *user);
 
 /* Called after each step with its index in the segment; a nonzero return stops the segment
  * after that step. */
@@ -28,6 +53,11 @@ typedef struct {
     int32_t *scratch;
     hal_step_hook after_step;   /* may be NULL */
     void *hook_user;
+    /* For the steps' variants (CPU): the threads (NULL: the calling thread alone) and each
+     * thread's scratch, thread t's at thread_scratch + t * thread_scratch_len int32s. */
+    hal_threads *threads;
+    int32_t *thread_scratch;
+    uint64_t thread_scratch_len;
 } hal_segment;
 
 typedef struct hal_device {

@@ -869,6 +869,88 @@ typedef struct {
 detvm_status detvm_registry_check(detvm_registry *registry, detvm_problem_fn fn, void *user,
                                   detvm_check_summary *summary, detvm_error *err);
 
+/* ---- Benchmarks and the memory plan (vm/macs.c, vm/liveness.c) ---------------------------
+ *
+ * Multiply-accumulates: what a layer multiplies and adds, counted as the published figures
+ * count them (every tap of the window, padding included, once per output element):
+ *   CONV2D             N * channels * OH * OW * (C / groups) * kernel_h * kernel_w
+ *   DENSE              M * units * K
+ *   QCONV2D            N * OH * OW * O * KH * KW * IC
+ *   QDEPTHWISE_CONV2D  N * OH * OW * C * M * KH * KW
+ *   QFULLY_CONNECTED   B * O * D
+ *   KPU_CONV2D(_OUT)   batches * in_w * in_h * out_c * (depthwise ? 1 : in_c) * filter^2
+ *                      (the KPU convolves at the input's size and pools after)
+ *   nncase conv2d, quantized conv2d, conv2d_transpose, matmul, quantized matmul, and the
+ *   SDK's fully connected layer likewise; BROADCAST_MUL and QMUL one per output element.
+ * Every other op counts 0. Counts saturate at UINT64_MAX. */
+
+/* Instruction `index`'s multiply-accumulates (0 when out of range). */
+uint64_t detvm_layer_macs(const detvm_module *module, uint32_t index);
+/* The sum over the module's instructions. */
+uint64_t detvm_module_macs(const detvm_module *module);
+
+/* The memory plan against its lower bound. An arena tensor is live from the instruction that
+ * writes it (the input: from the start) to the last instruction that reads it (a model output:
+ * to the end); an instruction's inputs and outputs are live together. The peak of live bytes
+ * is the least arena any plan can have; the compiler keeps arena_bytes within 1.2 times it. */
+typedef struct {
+    uint64_t arena_bytes;       /* the planned arena of the tensors (64-byte aligned) */
+    uint64_t scratch_bytes;     /* the kernels' scratch, after the arena */
+    uint64_t peak_live_bytes;   /* the most bytes of arena tensors live at one time */
+    uint64_t peak_live_aligned; /* the same with each tensor rounded up to 64 bytes, the
+                                   least arena of a plan that aligns tensors as ours does */
+    uint64_t tensor_bytes;      /* every arena tensor's bytes, as if none shared memory */
+    uint32_t peak_step;         /* where the peak is: the instruction, or UINT32_MAX for the
+                                   start (the input alone) */
+    uint32_t n_tensors;         /* arena tensors */
+} detvm_memory_plan;
+
+detvm_status detvm_module_memory_plan(const detvm_module *module, detvm_memory_plan *plan,
+                                      detvm_error *err);
+
+/* ---- Kernels and threads (vm/) -----------------------------------------------------------
+ *
+ * A session runs each CPU instruction through a kernel variant when one fits the CPU and the
+ * instance (AVX2 or AVX-512 VNNI, ops/x86/), else through the reference kernel, and splits a
+ * variant's work among the session's threads: each output element is computed by one thread,
+ * in a fixed order. Every variant and every thread count gives exactly the reference kernels'
+ * bytes, so these settings change the speed, never an output, a trace root or a hash.
+ *
+ * Every new session takes its settings from the environment, whatever the entry point (the
+ * CVM ABI and the `detvm` command included):
+ *   DETVM_KERNELS=ref|avx2|vnni   the best variants allowed (unset, empty or "auto": all the
+ *                                  CPU has); the session option can only narrow this further
+ *   DETVM_THREADS=N               the thread count, 1..DETVM_MAX_THREADS (unset: 1); the
+ *                                  session option replaces it
+ * A malformed value makes detvm_session_new fail with DETVM_ERUNTIME, naming the variable.
+ * The options below may be changed between runs (before the first one, typically); each
+ * chooses the variants again and creates the threads and their scratch at once. */
+typedef enum {
+    DETVM_KERNELS_AUTO = 0,        /* the best variants the CPU has */
+    DETVM_KERNELS_REFERENCE = 1,   /* the reference kernels only */
+    DETVM_KERNELS_AVX2 = 2,        /* AVX2 variants at most */
+    DETVM_KERNELS_VNNI = 3         /* AVX-512 VNNI variants, and AVX2 where VNNI has none */
+} detvm_kernels;
+
+#define DETVM_MAX_THREADS 64
+
+/* Limits the session's variants: the stricter of this and DETVM_KERNELS applies. */
+detvm_status detvm_session_set_kernels(detvm_session *session, detvm_kernels kernels,
+                                       detvm_error *err);
+/* Sets the thread count, 1..DETVM_MAX_THREADS (builds without threads, such as the
+ * freestanding K210 one, take 1 only), replacing DETVM_THREADS. */
+detvm_status detvm_session_set_threads(detvm_session *session, uint32_t threads,
+                                       detvm_error *err);
+uint32_t detvm_session_threads(const detvm_session *session);
+/* What instruction k runs with: "reference", a variant ("avx2", "vnni"), or the device's name
+ * for instructions placed on another device; NULL past the last instruction. */
+const char *detvm_session_kernel(const detvm_session *session, uint32_t k);
+/* Nonzero when this build and this CPU have variants of that level (AUTO and REFERENCE
+ * always). Asking for a level the CPU lacks is not an error: the session takes what it has. */
+int detvm_kernels_available(detvm_kernels kernels);
+/* "auto", "ref" (or "reference"), "avx2" or "vnni"; DETVM_EINVALID for anything else. */
+detvm_status detvm_kernels_parse(const char *name, detvm_kernels *kernels, detvm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,8 +56,8 @@ typedef struct {
  * exactly (its `supports`) becomes a segment for that device; the rest stays on the CPU. */
 detvm_status ir_place_devices(ir_module *m, detvm_error *err);
 
-/* Places every arena tensor by liveness (first fit, 64-byte aligned) and sizes the scratch
- * area; sets offsets, arena_bytes and scratch_bytes. */
+/* Places every arena tensor by liveness (the best of a few greedy placements, 64-byte aligned;
+ * loader/plan.c) and sizes the scratch area; sets offsets, arena_bytes and scratch_bytes. */
 detvm_status ir_plan_memory(ir_module *m, detvm_error *err);
 
 /* Writes the module bytes (malloc'd) in the canonical layout of vm/module_format.h. */

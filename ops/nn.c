@@ -12,6 +12,7 @@
  * Coordinates are computed in int64_t: each is bounded by dimensions (< 2^24) times int32
  * attributes, far below 2^63. Element offsets fit in size_t because every tensor has at
  * most 2^30 elements (dv_shape_check). */
+#include "nn.h"
 #include "nn_attrs.h"
 #include "op.h"
 
@@ -140,16 +141,21 @@ typedef struct {
     int64_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
 } conv_geometry;
 
-/* Adds one kernel tap, weight * data[ih][iw], to every output position of one plane whose
- * input position is inside the data. */
+/* Adds one kernel tap, weight * data[ih][iw], to every output position of rows
+ * [row_begin, row_end) of one plane whose input position is inside the data. */
 static void conv2d_add_tap(uint32_t *y_plane, const int32_t *x_plane, uint32_t weight,
-                           const conv_geometry *g, int64_t kh, int64_t kw)
+                           const conv_geometry *g, int64_t kh, int64_t kw, int64_t row_begin,
+                           int64_t row_end)
 {
     int64_t offset_h = kh * g->dilation_h - g->pad_top;
     int64_t offset_w = kw * g->dilation_w - g->pad_left;
     int64_t oh_lo, oh_hi, ow_lo, ow_hi;
     valid_outputs(offset_h, g->stride_h, g->in_h, g->out_h, &oh_lo, &oh_hi);
     valid_outputs(offset_w, g->stride_w, g->in_w, g->out_w, &ow_lo, &ow_hi);
+    if (oh_lo < row_begin)
+        oh_lo = row_begin;
+    if (oh_hi > row_end)
+        oh_hi = row_end;
     size_t count = (size_t)(ow_hi - ow_lo), stride_w = (size_t)g->stride_w;
     for (int64_t oh = oh_lo; oh < oh_hi; oh++) {
         int64_t ih = oh * g->stride_h + offset_h;
@@ -165,8 +171,10 @@ static void conv2d_add_tap(uint32_t *y_plane, const int32_t *x_plane, uint32_t w
     }
 }
 
-static void conv2d_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
-                       uint32_t n_out, dv_tensor *out, int32_t *scratch)
+/* Rows [row_begin, row_end) of output plane (n, o): the reference's unit of work, which the
+ * variants' exact fallback calls too (nn.h). */
+void dv_conv2d_ref_rows(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *out, size_t n,
+                        size_t o, size_t row_begin, size_t row_end)
 {
     const int32_t *a = attrs->v;
     const dv_shape *xs = &in[0].shape, *ws = &in[1].shape, *ys = &out[0].shape;
@@ -176,30 +184,35 @@ static void conv2d_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in
         .dilation_h = a[CONV_DILATION_H], .dilation_w = a[CONV_DILATION_W],
         .pad_top = a[CONV_PAD_TOP], .pad_left = a[CONV_PAD_LEFT],
     };
-    size_t batch = xs->dim[0], in_channels = xs->dim[1], out_channels = ys->dim[1];
+    size_t in_channels = xs->dim[1], out_channels = ys->dim[1];
     size_t kernel_h = ws->dim[2], kernel_w = ws->dim[3];
     size_t in_per_group = ws->dim[1];
     size_t out_per_group = out_channels / (size_t)a[CONV_GROUPS];
     size_t x_plane_size = (size_t)(g.in_h * g.in_w), y_plane_size = (size_t)(g.out_h * g.out_w);
     const int32_t *bias = a[CONV_USE_BIAS] ? in[2].data : 0;
 
-    for (size_t n = 0; n < batch; n++) {
-        for (size_t o = 0; o < out_channels; o++) {
-            uint32_t *y_plane = as_wrapping(out[0].data) + (n * out_channels + o) * y_plane_size;
-            uint32_t start = bias ? (uint32_t)bias[o] : 0;
-            for (size_t i = 0; i < y_plane_size; i++)
-                y_plane[i] = start;
-            size_t first_in_channel = o / out_per_group * in_per_group;
-            const int32_t *x_group = in[0].data + (n * in_channels + first_in_channel) * x_plane_size;
-            const int32_t *filter = in[1].data + o * in_per_group * kernel_h * kernel_w;
-            for (size_t c = 0; c < in_per_group; c++)
-                for (size_t kh = 0; kh < kernel_h; kh++)
-                    for (size_t kw = 0; kw < kernel_w; kw++)
-                        conv2d_add_tap(y_plane, x_group + c * x_plane_size,
-                                       (uint32_t)filter[(c * kernel_h + kh) * kernel_w + kw], &g,
-                                       (int64_t)kh, (int64_t)kw);
-        }
-    }
+    uint32_t *y_plane = as_wrapping(out[0].data) + (n * out_channels + o) * y_plane_size;
+    uint32_t start = bias ? (uint32_t)bias[o] : 0;
+    for (size_t i = row_begin * (size_t)g.out_w; i < row_end * (size_t)g.out_w; i++)
+        y_plane[i] = start;
+    size_t first_in_channel = o / out_per_group * in_per_group;
+    const int32_t *x_group = in[0].data + (n * in_channels + first_in_channel) * x_plane_size;
+    const int32_t *filter = in[1].data + o * in_per_group * kernel_h * kernel_w;
+    for (size_t c = 0; c < in_per_group; c++)
+        for (size_t kh = 0; kh < kernel_h; kh++)
+            for (size_t kw = 0; kw < kernel_w; kw++)
+                conv2d_add_tap(y_plane, x_group + c * x_plane_size,
+                               (uint32_t)filter[(c * kernel_h + kh) * kernel_w + kw], &g,
+                               (int64_t)kh, (int64_t)kw, (int64_t)row_begin, (int64_t)row_end);
+}
+
+static void conv2d_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
+                       uint32_t n_out, dv_tensor *out, int32_t *scratch)
+{
+    size_t batch = in[0].shape.dim[0], out_channels = out[0].shape.dim[1];
+    for (size_t n = 0; n < batch; n++)
+        for (size_t o = 0; o < out_channels; o++)
+            dv_conv2d_ref_rows(attrs, in, out, n, o, 0, out[0].shape.dim[2]);
 }
 
 const dv_op_info dv_info_CONV2D = {"conv2d", 2, 3, 1, conv2d_infer, conv2d_run, 0};
@@ -241,16 +254,17 @@ static const char *dense_infer(const dv_attrs *attrs, uint32_t n_in, const dv_sh
     return dv_shape_check(&out[0]);
 }
 
-static void dense_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
-                      uint32_t n_out, dv_tensor *out, int32_t *scratch)
+/* Outputs y[m][u] for rows [row_begin, row_end) and units [unit_begin, unit_end): the
+ * reference's unit of work, which the variants' exact fallback calls too (nn.h). */
+void dv_dense_ref_block(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *out,
+                        size_t row_begin, size_t row_end, size_t unit_begin, size_t unit_end)
 {
-    size_t rows = in[0].shape.dim[0], depth = in[0].shape.dim[1];
-    size_t units = out[0].shape.dim[1];
+    size_t depth = in[0].shape.dim[1], units = out[0].shape.dim[1];
     const int32_t *bias = attrs->v[DENSE_USE_BIAS] ? in[2].data : 0;
     uint32_t *y = as_wrapping(out[0].data);
-    for (size_t m = 0; m < rows; m++) {
+    for (size_t m = row_begin; m < row_end; m++) {
         const int32_t *x_row = in[0].data + m * depth;
-        for (size_t u = 0; u < units; u++) {
+        for (size_t u = unit_begin; u < unit_end; u++) {
             const int32_t *w_row = in[1].data + u * depth;
             uint32_t sum = bias ? (uint32_t)bias[u] : 0;
             for (size_t k = 0; k < depth; k++)
@@ -258,6 +272,12 @@ static void dense_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
             y[m * units + u] = sum;
         }
     }
+}
+
+static void dense_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
+                      uint32_t n_out, dv_tensor *out, int32_t *scratch)
+{
+    dv_dense_ref_block(attrs, in, out, 0, in[0].shape.dim[0], 0, out[0].shape.dim[1]);
 }
 
 const dv_op_info dv_info_DENSE = {"dense", 2, 3, 1, dense_infer, dense_run, 0};

@@ -38,15 +38,15 @@
  *
  * Element offsets fit in size_t: every tensor has at most 2^30 elements (dv_shape_check). */
 #include "op.h"
+#include "qnn.h"
 #include "qnn_attrs.h"
 #include "quant.h"
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
-/* The int32 whose two's complement bits are u, without implementation-defined conversion. */
 static int32_t as_int32(uint32_t u)
 {
-    return u < 0x80000000u ? (int32_t)u : -(int32_t)~u - 1;
+    return dv_qnn_as_int32(u);
 }
 
 /* Stores through uint32_t views of int32 tensors (the accumulators of depthwise convolution,
@@ -61,9 +61,7 @@ static uint32_t *as_wrapping(int32_t *data)
 static int32_t requantize(uint32_t acc, int32_t multiplier, int32_t shift, int32_t rounding,
                           int32_t output_offset, int32_t act_min, int32_t act_max)
 {
-    int32_t scaled = dv_multiply_by_quantized_multiplier(as_int32(acc), multiplier, shift,
-                                                         rounding);
-    return dv_clamp(as_int32((uint32_t)scaled + (uint32_t)output_offset), act_min, act_max);
+    return dv_qnn_requantize(acc, multiplier, shift, rounding, output_offset, act_min, act_max);
 }
 
 static const char *check_act_range(int32_t act_min, int32_t act_max)
@@ -232,54 +230,54 @@ static const char *qconv2d_infer(const dv_attrs *attrs, uint32_t n_in, const dv_
     return dv_shape_check(&out[0]);
 }
 
-static void qconv2d_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
-                        uint32_t n_out, dv_tensor *out, int32_t *scratch)
+void dv_qconv2d_pixel(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *out, size_t n,
+                      size_t oy, size_t ox, size_t o_begin, size_t o_end)
 {
     const int32_t *a = attrs->v;
     const dv_shape *xs = &in[0].shape, *fs = &in[1].shape, *ys = &out[0].shape;
     const int32_t *x = in[0].data, *filter = in[1].data, *bias = in[2].data;
     const int32_t *multiplier = in[3].data, *shift = in[4].data;
-    int32_t *y = out[0].data;
     const int64_t in_h = xs->dim[1], in_w = xs->dim[2];
-    const size_t batches = xs->dim[0], channels = xs->dim[3];
+    const size_t channels = xs->dim[3];
     const size_t out_h = ys->dim[1], out_w = ys->dim[2], out_channels = ys->dim[3];
     const size_t kernel_h = fs->dim[1], kernel_w = fs->dim[2], depth = fs->dim[3];
     const size_t per_group = out_channels / (channels / depth);
     const uint32_t input_offset = (uint32_t)a[QC_INPUT_OFFSET];
-
-    for (size_t n = 0; n < batches; n++) {
-        for (size_t oy = 0; oy < out_h; oy++) {
-            const int64_t y_origin = (int64_t)oy * a[QC_STRIDE_H] - a[QC_PAD_TOP];
-            for (size_t ox = 0; ox < out_w; ox++) {
-                const int64_t x_origin = (int64_t)ox * a[QC_STRIDE_W] - a[QC_PAD_LEFT];
-                int32_t *y_pixel = y + ((n * out_h + oy) * out_w + ox) * out_channels;
-                for (size_t o = 0; o < out_channels; o++) {
-                    const size_t first_channel = o / per_group * depth;
-                    uint32_t acc = 0;
-                    for (size_t ky = 0; ky < kernel_h; ky++) {
-                        const int64_t iy = y_origin + (int64_t)ky * a[QC_DILATION_H];
-                        if (iy < 0 || iy >= in_h)
-                            continue;
-                        for (size_t kx = 0; kx < kernel_w; kx++) {
-                            const int64_t ix = x_origin + (int64_t)kx * a[QC_DILATION_W];
-                            if (ix < 0 || ix >= in_w)
-                                continue;
-                            const int32_t *xp =
-                                x + ((n * (size_t)in_h + (size_t)iy) * (size_t)in_w +
-                                     (size_t)ix) * channels + first_channel;
-                            const int32_t *fp =
-                                filter + ((o * kernel_h + ky) * kernel_w + kx) * depth;
-                            for (size_t c = 0; c < depth; c++)
-                                acc += (uint32_t)fp[c] * ((uint32_t)xp[c] + input_offset);
-                        }
-                    }
-                    y_pixel[o] = requantize(acc + (uint32_t)bias[o], multiplier[o], shift[o],
-                                            a[QC_ROUNDING], a[QC_OUTPUT_OFFSET], a[QC_ACT_MIN],
-                                            a[QC_ACT_MAX]);
-                }
+    const int64_t y_origin = (int64_t)oy * a[QC_STRIDE_H] - a[QC_PAD_TOP];
+    const int64_t x_origin = (int64_t)ox * a[QC_STRIDE_W] - a[QC_PAD_LEFT];
+    int32_t *y_pixel = out[0].data + ((n * out_h + oy) * out_w + ox) * out_channels;
+    for (size_t o = o_begin; o < o_end; o++) {
+        const size_t first_channel = o / per_group * depth;
+        uint32_t acc = 0;
+        for (size_t ky = 0; ky < kernel_h; ky++) {
+            const int64_t iy = y_origin + (int64_t)ky * a[QC_DILATION_H];
+            if (iy < 0 || iy >= in_h)
+                continue;
+            for (size_t kx = 0; kx < kernel_w; kx++) {
+                const int64_t ix = x_origin + (int64_t)kx * a[QC_DILATION_W];
+                if (ix < 0 || ix >= in_w)
+                    continue;
+                const int32_t *xp = x + ((n * (size_t)in_h + (size_t)iy) * (size_t)in_w +
+                                         (size_t)ix) * channels + first_channel;
+                const int32_t *fp = filter + ((o * kernel_h + ky) * kernel_w + kx) * depth;
+                for (size_t c = 0; c < depth; c++)
+                    acc += (uint32_t)fp[c] * ((uint32_t)xp[c] + input_offset);
             }
         }
+        y_pixel[o] = requantize(acc + (uint32_t)bias[o], multiplier[o], shift[o],
+                                a[QC_ROUNDING], a[QC_OUTPUT_OFFSET], a[QC_ACT_MIN],
+                                a[QC_ACT_MAX]);
     }
+}
+
+static void qconv2d_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
+                        uint32_t n_out, dv_tensor *out, int32_t *scratch)
+{
+    const dv_shape *ys = &out[0].shape;
+    for (size_t n = 0; n < ys->dim[0]; n++)
+        for (size_t oy = 0; oy < ys->dim[1]; oy++)
+            for (size_t ox = 0; ox < ys->dim[2]; ox++)
+                dv_qconv2d_pixel(attrs, in, out, n, oy, ox, 0, ys->dim[3]);
 }
 
 const dv_op_info dv_info_QCONV2D = {"qconv2d", 5, 5, 1, qconv2d_infer, qconv2d_run, 0};

@@ -43,4 +43,29 @@ uint32_t dv_isa_detect(void);
 const dv_variant *dv_variant_find(uint32_t opcode, uint32_t isa_mask, const dv_attrs *attrs,
                                   uint32_t n_in, const dv_shape *in);
 
+/* The variants this build has, whatever the CPU: i in [0, dv_variant_count()), in the order
+ * dv_variant_find tries them (for the differential tests and for listings). */
+uint32_t dv_variant_count(void);
+const dv_variant *dv_variant_at(uint32_t i);
+
+/* A variant's one-time packing of constant inputs (weights), to be made when a session is
+ * created instead of in every run (vm/session_kernels.c does so). When every input in
+ * `inputs` is a constant of the module, the session may allocate packed_size bytes (64-byte
+ * aligned; 0: nothing to pack for this instance), call pack once, and then call run_packed
+ * instead of run: the same items and scratch, the same bytes. pack reads only `inputs`.
+ * The CVM CONV2D variants have one (ops/x86/nn_conv.c: dv_packing_cvm_conv2d_vnni, _avx2), and
+ * so do the TFLite QCONV2D ones (ops/x86/qnn_conv.c: dv_packing_qconv2d_vnni, _avx2). */
+typedef struct {
+    const dv_variant *variant;
+    uint32_t inputs;            /* bit i: pack reads input i */
+    uint64_t (*packed_size)(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in);
+    void (*pack)(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, void *packed);
+    void (*run_packed)(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
+                       dv_tensor *out, const void *packed, int32_t *scratch, uint64_t begin,
+                       uint64_t end);
+} dv_variant_packing;
+
+/* The packing of a variant, or NULL when it has none. */
+const dv_variant_packing *dv_variant_packing_of(const dv_variant *variant);
+
 #endif

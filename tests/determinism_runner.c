@@ -2,11 +2,12 @@
  * each configuration of tests/determinism.sh, it runs a work directory that
  * determinism_prepare wrote and prints the lines of tests/determinism.h on stdout.
  *
- *   determinism_runner WORKDIR [--variant NAME] [--threads N]
+ *   determinism_runner WORKDIR [--variant ref|avx2|vnni] [--threads N]
  *
- * The kernels have one variant, the reference, and run on one thread. The options exist so
- * that the matrix can already loop over variants and thread counts: anything but
- * "reference" and 1 is refused (exit 2) until the core offers more. */
+ * The variant level and the thread count reach every session through DETVM_KERNELS and
+ * DETVM_THREADS, as they would in any program. A level this build or CPU lacks (avx2 and vnni
+ * exist on x86-64 only) is not run: the runner says so and exits 3, which the matrix reports
+ * as skipped rather than as a pass of the lower level. */
 #include "determinism.h"
 
 int main(int argc, char **argv)
@@ -14,6 +15,8 @@ int main(int argc, char **argv)
     const char *work = NULL, *variant = "reference";
     long threads = 1;
     int failures, bad = 0;
+    detvm_kernels level = DETVM_KERNELS_REFERENCE;
+    char count[16];
     for (int i = 1; i < argc && !bad; i++) {
         if (strcmp(argv[i], "--variant") == 0 && i + 1 < argc)
             variant = argv[++i];
@@ -24,14 +27,19 @@ int main(int argc, char **argv)
         else
             bad = 1;
     }
-    if (bad || !work) {
-        fprintf(stderr, "usage: determinism_runner WORKDIR [--variant NAME] [--threads N]\n");
+    if (bad || !work || detvm_kernels_parse(variant, &level, NULL) != DETVM_OK || threads < 1 ||
+        threads > DETVM_MAX_THREADS) {
+        fprintf(stderr, "usage: determinism_runner WORKDIR [--variant ref|avx2|vnni] "
+                        "[--threads 1..%d]\n", DETVM_MAX_THREADS);
         return 2;
     }
-    if (strcmp(variant, "reference") != 0 || threads != 1) {
-        fprintf(stderr, "determinism_runner: variant %s with %ld threads is not available "
-                        "(the core has the reference kernels, single-threaded)\n",
-                variant, threads);
+    if (!detvm_kernels_available(level)) {
+        printf("# variant %s: not in this build or CPU\n", variant);
+        return 3;
+    }
+    snprintf(count, sizeof count, "%ld", threads);
+    if (setenv("DETVM_KERNELS", variant, 1) != 0 || setenv("DETVM_THREADS", count, 1) != 0) {
+        fprintf(stderr, "determinism_runner: setenv failed\n");
         return 2;
     }
     printf("# variant %s, %ld thread%s\n", variant, threads, threads == 1 ? "" : "s");

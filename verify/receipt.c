@@ -64,8 +64,14 @@ detvm_status detvm_receipt_describe(const detvm_session *s, const void *input, s
     r->n_devices = vm_session_devices(s, devices, DETVM_RECEIPT_LIST_MAX);
     for (uint32_t i = 0; i < r->n_devices; i++)
         copy_name(r->devices[i], devices[i]);
-    r->n_kernel_variants = 1;
-    copy_name(r->kernel_variants[0], RECEIPT_KERNEL_VARIANT);
+    /* The variants the run's CPU steps used: "reference", "avx2", "vnni" (detvm.h, "Kernels
+     * and threads"); a run wholly on other devices lists "reference". */
+    const char *variants[DETVM_RECEIPT_LIST_MAX];
+    r->n_kernel_variants = vm_session_kernels(s, variants, DETVM_RECEIPT_LIST_MAX);
+    if (r->n_kernel_variants == 0)
+        variants[r->n_kernel_variants++] = "reference";
+    for (uint32_t i = 0; i < r->n_kernel_variants; i++)
+        copy_name(r->kernel_variants[i], variants[i]);
     return DETVM_OK;
 }
 

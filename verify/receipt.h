@@ -26,9 +26,6 @@
 #define RECEIPT_NAME_FIRST 0x21
 #define RECEIPT_NAME_LAST 0x7E
 
-/* Until ops/ has ISA variants, every kernel a run uses is the reference one. */
-#define RECEIPT_KERNEL_VARIANT "reference"
-
 /* 1 when the secret key's public half is the one its seed gives (verify/keys.c). libsodium
  * would sign with a mismatched pair all the same, and such signatures can leak the secret. */
 int secret_key_is_consistent(const uint8_t secret_key[DETVM_SECRET_KEY_BYTES]);

@@ -135,6 +135,8 @@ detvm_status detvm_session_new(const detvm_module *m, detvm_session **out, detvm
     resolve_tensors(s);
     resolve_steps(s);
     detvm_status st = prepare_segments(s, err);
+    if (!st)
+        st = vm_session_prepare_kernels(s, err);
     if (st) {
         detvm_session_free(s);
         return st;
@@ -160,6 +162,8 @@ void detvm_session_free(detvm_session *s)
 {
     if (!s)
         return;
+    if (s->steps && s->segments)
+        vm_session_free_kernels(s);
     for (uint32_t i = 0; i < s->n_segments; i++)
         s->segments[i].device->release(s->segments[i].handle);
     free(s->segments);

@@ -31,7 +31,25 @@ struct detvm_session {
     detvm_trace_mode trace_mode;
     uint8_t *trace_digests;     /* output hashes, then leaves: n_instrs digests each */
     int trace_complete;         /* the last run traced every instruction */
+    /* Kernels and threads (vm/session_kernels.c): the variants' instruction sets allowed by
+     * DETVM_KERNELS and by the session option, the threads and their scratch. */
+    uint32_t env_isa, option_isa;
+    uint32_t n_threads;
+    hal_threads *threads;
+    void *thread_scratch_block; /* malloc'd; thread_scratch is 64-byte aligned inside it */
+    void **packed_blocks;       /* per step: malloc'd block holding its packed constants */
+    int32_t *thread_scratch;
+    uint64_t thread_scratch_len;
 };
+
+/* Reads DETVM_KERNELS and DETVM_THREADS into a new session, chooses every CPU step's variant
+ * and creates the threads and their scratch (vm/session_kernels.c). */
+detvm_status vm_session_prepare_kernels(detvm_session *s, detvm_error *err);
+void vm_session_free_kernels(detvm_session *s);
+
+/* The kernel variants the session's CPU steps run ("reference" for those without one), each
+ * once, in the order of first use; returns how many (at most cap). */
+uint32_t vm_session_kernels(const detvm_session *s, const char **names, uint32_t cap);
 
 /* The names of the devices the session runs on, each once, in the order of first use; returns
  * how many (at most cap). */

@@ -1,0 +1,1280 @@
+/* CVM CONV2D variants for x86-64: AVX2 (vpmaddwd) and AVX-512 VNNI (vpdpbusd).
+ *
+ * They give exactly the bytes of the reference kernel (ops/nn.c, conv2d): every output is the
+ * bias plus the sum of its products, modulo 2^32. Each instance takes one of two paths.
+ *
+ * The packed path (out_channels/groups >= half a vector) is a matrix product per group:
+ * output channels across the vector lanes, output pixels across a register tile, the
+ * reduction over (kh, kw, c) in 32-bit steps of packed operands.
+ *   - The data rows a band of output rows reads are packed into scratch as NHWC: pixel-major,
+ *     the group's channels contiguous, zero padding written out, so that each output pixel's
+ *     window is a few contiguous runs (one per kernel row when dilation_w is 1).
+ *     VNNI packs x + 128 as uint8 (vpdpbusd multiplies unsigned by signed bytes) and subtracts
+ *     128 * sum(w) per channel afterwards: sum(w * x) = sum(w * (x + 128)) - 128 * sum(w)
+ *     modulo 2^32, padding being 128, the packed zero. AVX2 packs int16 and multiplies with
+ *     vpmaddwd, whose pair sums are exact modulo 2^32 for every int16 value.
+ *   - The group's weights are packed into [16 channels][k step][lane][4 bytes] (VNNI) or
+ *     [8][k step][lane][2 int16] (AVX2), with the VNNI correction per channel; the bias is
+ *     added at the end. They are packed in every run, into scratch, unless the session packed
+ *     them once ahead through the variant's dv_variant_packing (dv_packing_cvm_conv2d_*,
+ *     ops/variant.h): reading the int32 weights in every run costs ResNet-18 about as much
+ *     time as its products.
+ *   - Products are exact only for operands that fit the packing: VNNI needs every packed
+ *     weight and activation in [-128, 127], AVX2 in [-32768, 32767]. The packers check every
+ *     value they pack. A group whose weights do not fit, and an output row whose window
+ *     reads a data row that does not fit, are computed by the reference's own routine
+ *     (dv_conv2d_ref_rows, ops/nn.h): never by a second copy of the arithmetic.
+ *   - Modular sums are associative and commutative, so the order of the vector sums does not
+ *     matter, and neither does the wrap of vpdpbusd / vpaddd (both wrap modulo 2^32).
+ *
+ * The direct path (depthwise and other convolutions with few output channels per group) is
+ * the reference's tap loop on 32-bit lanes: y[row][ow..] += w * x[...] with vpmulld and vpaddd
+ * (both exact modulo 2^32 for every int32), reading the data in place: masked loads leave out
+ * the taps in the padding (lanes of stride 2 are compacted from two loads, larger strides
+ * gathered). It is exact for every value, so it has no fallback.
+ *
+ * Work items. Packed path: (n, group, output row); direct path: (n, output channel, output
+ * row). Each item writes only its own output row(s); a run over a range of items packs what
+ * the range shares (a group's weights, a band of data rows) once. */
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include "../nn.h"
+#include "../nn_attrs.h"
+#include "../variant.h"
+#include "x86.h"
+
+#define PIX_CHUNK 96                   /* output pixels per epilogue chunk: 6, 8 and 16 divide it */
+#define BAND_BUDGET ((size_t)512 << 10) /* bytes of packed data rows per band */
+#define SCRATCH_CAP ((uint64_t)64 << 20) /* larger instances run the reference */
+#define WIDTH_CAP ((uint64_t)1 << 20)   /* wider rows or taller windows: the reference */
+
+/* The differences between the two instruction sets, for the shared driver. */
+typedef struct conv_isa conv_isa;
+
+typedef struct {
+    const conv_isa *isa;
+    int direct;
+    size_t batch, in_c, in_h, in_w, out_c, out_h, out_w, kh, kw;
+    size_t groups, in_pg, out_pg;
+    size_t sh, sw, dh, dw, pt, pl;
+    size_t win_h;        /* (kh - 1) * dh + 1: padded data rows one output row reads */
+    size_t wp;           /* (out_w - 1) * sw + (kw - 1) * dw + 1: padded columns the outputs read */
+    size_t band;         /* output rows per band */
+    size_t band_rows;    /* padded data rows of a band: (band - 1) * sh + win_h */
+    /* packed path */
+    size_t row_bytes;    /* one packed data row: wp * in_pg * elem */
+    size_t n_seg;        /* contiguous runs of one pixel's window: kh, or kh * kw when dw > 1 */
+    size_t seg_len;      /* elements per run: kw * in_pg, or in_pg */
+    size_t seg_units;    /* 32-bit steps per run: seg_len rounded up to the unit */
+    size_t k_units;      /* n_seg * seg_units */
+    size_t kp;           /* k_units * unit: packed weight elements per output channel */
+    size_t kps;          /* kp rounded up to 16: the stride of the weight packers' rows */
+    size_t ocp;          /* out_pg rounded up to the lanes */
+    /* scratch layout, byte offsets from the 64-aligned base */
+    size_t off_w, off_corr, off_kidx, off_wtmp, off_uoff, off_x, off_bad, off_px, off_yt;
+    size_t total;
+    /* the one-time packing (dv_variant_packing): per group, the packed weights, their
+     * corrections and a flag (nonzero: they fit), then the packer's temporaries */
+    size_t group_bytes, packed_bytes, off_pw, off_pcorr, off_pok, off_pkidx, off_pwtmp;
+} conv_plan;
+
+typedef struct {
+    const conv_plan *p;
+    const dv_attrs *attrs;
+    const dv_tensor *in;
+    dv_tensor *out;
+    uint8_t *base;       /* 64-aligned scratch */
+    /* the weight packer's temporaries: source indices (kps) and rows (lanes x kps) */
+    int32_t *kidx;
+    uint8_t *wtmp;
+    /* the current group's packed weights and per-channel corrections (VNNI: -128 * sum(w)) */
+    const uint8_t *w;
+    const uint32_t *wcorr;
+} conv_ctx;
+
+struct conv_isa {
+    size_t unit, elem, lanes, oc_tile;
+    /* Packs group g's weights into w and their per-channel corrections into wcorr (c->kidx
+     * ready); 0 when a weight does not fit. */
+    int (*pack_weights)(const conv_ctx *c, size_t g, uint8_t *w, uint32_t *wcorr);
+    /* Packs padded rows [pr0, pr0 + rows) of (n, g); sets bad[r] for a data row that does
+     * not fit. */
+    void (*pack_rows)(const conv_ctx *c, size_t n, size_t g, size_t pr0, size_t rows);
+    /* Output rows [r0, r1) of (n, g) from the packed band starting at padded row pr0. */
+    void (*gemm_rows)(const conv_ctx *c, size_t n, size_t g, size_t pr0, size_t r0, size_t r1);
+    /* Output rows [r0, r1) of plane (n, o), on the direct path. */
+    void (*direct_rows)(const conv_ctx *c, size_t n, size_t o, size_t r0, size_t r1);
+};
+
+static size_t round_up(size_t v, size_t m)
+{
+    return (v + m - 1) / m * m;
+}
+
+static size_t min_size(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+/* ---- the plan: geometry and scratch layout ------------------------------------------------ */
+
+static int make_plan(const conv_isa *isa, const dv_attrs *attrs, const dv_shape *in,
+                     conv_plan *p)
+{
+    const int32_t *a = attrs->v;
+    if (attrs->n != CONV_N_ATTRS)
+        return 0;
+    memset(p, 0, sizeof *p);
+    p->isa = isa;
+    p->batch = in[0].dim[0];
+    p->in_c = in[0].dim[1];
+    p->in_h = in[0].dim[2];
+    p->in_w = in[0].dim[3];
+    p->out_c = in[1].dim[0];
+    p->kh = in[1].dim[2];
+    p->kw = in[1].dim[3];
+    p->groups = (size_t)a[CONV_GROUPS];
+    p->in_pg = in[1].dim[1];
+    p->out_pg = p->out_c / p->groups;
+    p->sh = (size_t)a[CONV_STRIDE_H];
+    p->sw = (size_t)a[CONV_STRIDE_W];
+    p->dh = (size_t)a[CONV_DILATION_H];
+    p->dw = (size_t)a[CONV_DILATION_W];
+    p->pt = (size_t)a[CONV_PAD_TOP];
+    p->pl = (size_t)a[CONV_PAD_LEFT];
+    uint64_t win_h = (uint64_t)(p->kh - 1) * p->dh + 1;
+    uint64_t win_w = (uint64_t)(p->kw - 1) * p->dw + 1;
+    uint64_t padded_h = (uint64_t)p->in_h + p->pt + (uint64_t)a[CONV_PAD_BOTTOM];
+    uint64_t padded_w = (uint64_t)p->in_w + p->pl + (uint64_t)a[CONV_PAD_RIGHT];
+    if (win_h > padded_h || win_w > padded_w)
+        return 0;
+    p->out_h = (size_t)((padded_h - win_h) / p->sh + 1);
+    p->out_w = (size_t)((padded_w - win_w) / p->sw + 1);
+    uint64_t wp = (uint64_t)(p->out_w - 1) * p->sw + win_w;
+    if (wp > WIDTH_CAP || win_h > WIDTH_CAP || p->pl > WIDTH_CAP || p->pt > WIDTH_CAP)
+        return 0; /* so that every coordinate below fits 32 bits */
+    p->win_h = (size_t)win_h;
+    p->wp = (size_t)wp;
+    p->direct = p->out_pg * 2 < isa->lanes;
+    if (p->direct)
+        return 1; /* no scratch */
+
+    /* the band: as many output rows as fit the budget, at least one */
+    uint64_t row_bytes = (uint64_t)p->wp * p->in_pg * isa->elem;
+    if (row_bytes > SCRATCH_CAP || row_bytes * p->win_h > SCRATCH_CAP)
+        return 0;
+    size_t budget_rows = (size_t)(BAND_BUDGET / row_bytes);
+    p->band = budget_rows > p->win_h ? (budget_rows - p->win_h) / p->sh + 1 : 1;
+    if (p->band > p->out_h)
+        p->band = p->out_h;
+    p->band_rows = (p->band - 1) * p->sh + p->win_h;
+
+    size_t off = 0, unit = isa->unit, elem = isa->elem;
+    p->row_bytes = (size_t)row_bytes;
+    if (p->dw == 1) {
+        p->n_seg = p->kh;
+        p->seg_len = p->kw * p->in_pg;
+    } else {
+        p->n_seg = p->kh * p->kw;
+        p->seg_len = p->in_pg;
+    }
+    p->seg_units = (p->seg_len + unit - 1) / unit;
+    p->k_units = p->n_seg * p->seg_units;
+    p->kp = p->k_units * unit;
+    p->kps = round_up(p->kp, 16);
+    p->ocp = round_up(p->out_pg, isa->lanes);
+    if ((uint64_t)p->ocp * p->kp * elem > SCRATCH_CAP)
+        return 0;
+    p->off_w = off;
+    off += round_up(p->ocp * p->kp * elem, 64);
+    p->off_corr = off;
+    off += round_up(p->ocp * 4, 64);
+    p->off_kidx = off;
+    off += p->kps * 4;
+    p->off_wtmp = off;
+    off += round_up(isa->lanes * p->kps * elem, 64);
+    p->off_uoff = off;
+    off += round_up(p->k_units * 4, 64);
+    p->off_x = off;
+    off += round_up(p->band_rows * p->row_bytes + 64, 64);
+    p->off_bad = off;
+    off += round_up(p->band_rows, 64);
+    p->off_px = off;
+    off += round_up(PIX_CHUNK * sizeof(size_t), 64);
+    p->off_yt = off;
+    off += (size_t)PIX_CHUNK * isa->oc_tile * 4;
+    p->total = off;
+
+    size_t wbytes = round_up(p->ocp * p->kp * isa->elem, 64), cbytes = round_up(p->ocp * 4, 64);
+    p->off_pw = 0;
+    p->off_pcorr = wbytes;
+    p->off_pok = wbytes + cbytes;
+    p->group_bytes = wbytes + cbytes + 64;
+    p->off_pkidx = p->groups * p->group_bytes;
+    p->off_pwtmp = p->off_pkidx + p->kps * 4;
+    p->packed_bytes = p->off_pwtmp + round_up(isa->lanes * p->kps * isa->elem, 64);
+    return p->total <= SCRATCH_CAP;
+}
+
+/* ---- the driver ----------------------------------------------------------------------------- */
+
+/* Rows [r0, r1) of (n, g) by the reference, for every output channel of the group. */
+static void fallback_rows(const conv_ctx *c, size_t n, size_t g, size_t r0, size_t r1)
+{
+    const conv_plan *p = c->p;
+    for (size_t o = g * p->out_pg; o < (g + 1) * p->out_pg; o++)
+        dv_conv2d_ref_rows(c->attrs, c->in, c->out, n, o, r0, r1);
+}
+
+/* Output rows [r0, r1) of (n, g) on the packed path, band by band. */
+static void packed_rows(const conv_ctx *c, size_t n, size_t g, size_t r0, size_t r1)
+{
+    const conv_plan *p = c->p;
+    const uint8_t *bad = c->base + p->off_bad;
+    for (size_t b0 = r0; b0 < r1; b0 += p->band) {
+        size_t b1 = min_size(r1, b0 + p->band);
+        size_t pr0 = b0 * p->sh, rows = (b1 - 1 - b0) * p->sh + p->win_h;
+        p->isa->pack_rows(c, n, g, pr0, rows);
+        /* maximal runs of output rows whose windows read only rows that fit */
+        size_t run = b0;
+        for (size_t r = b0; r <= b1; r++) {
+            int ok = 0;
+            if (r < b1) {
+                ok = 1;
+                for (size_t k = 0; k < p->kh && ok; k++)
+                    ok = !bad[(r - b0) * p->sh + k * p->dh];
+            }
+            if (ok)
+                continue;
+            if (run < r)
+                p->isa->gemm_rows(c, n, g, pr0, run, r);
+            if (r < b1)
+                fallback_rows(c, n, g, r, r + 1);
+            run = r + 1;
+        }
+    }
+}
+
+/* The source index, in a weight row, of every packed weight element (-1: zero padding). */
+static void weight_indices(const conv_plan *p, int32_t *kidx)
+{
+    size_t run_elems = p->seg_units * p->isa->unit;
+    for (size_t k = 0; k < p->kps; k++) {
+        size_t s = k / run_elems, e = k % run_elems, kh, kw, ch;
+        if (k >= p->kp || e >= p->seg_len) {
+            kidx[k] = -1;
+            continue;
+        }
+        if (p->dw == 1) {
+            kh = s;
+            kw = e / p->in_pg;
+            ch = e % p->in_pg;
+        } else {
+            kh = s / p->kw;
+            kw = s % p->kw;
+            ch = e;
+        }
+        kidx[k] = (int32_t)((ch * p->kh + kh) * p->kw + kw);
+    }
+}
+
+/* Items [begin, end) on the packed path, with the weights packed once ahead (`packed`, from
+ * conv_pack) or, when packed is NULL, per group here. */
+static void packed_run(conv_ctx *c, uint64_t begin, uint64_t end, const uint8_t *packed)
+{
+    const conv_plan *p = c->p;
+    /* the packed-band byte offset of every 32-bit step, from the pixel's window origin
+     * (below SCRATCH_CAP: it fits 32 bits) */
+    uint32_t *uoff = (uint32_t *)(void *)(c->base + p->off_uoff);
+    for (size_t u = 0; u < p->k_units; u++) {
+        size_t s = u / p->seg_units, j = u % p->seg_units;
+        size_t kh = p->dw == 1 ? s : s / p->kw, kw = p->dw == 1 ? 0 : s % p->kw;
+        uoff[u] = (uint32_t)(kh * p->dh * p->row_bytes + kw * p->dw * p->in_pg * p->isa->elem +
+                             4 * j);
+    }
+    if (!packed) {
+        c->kidx = (int32_t *)(void *)(c->base + p->off_kidx);
+        c->wtmp = c->base + p->off_wtmp;
+        weight_indices(p, c->kidx);
+    }
+
+    size_t packed_g = SIZE_MAX;
+    int weights_ok = 0;
+    for (uint64_t i = begin; i < end;) {
+        size_t r0 = (size_t)(i % p->out_h), ng = (size_t)(i / p->out_h);
+        size_t n = ng / p->groups, g = ng % p->groups;
+        size_t r1 = (size_t)min_size(p->out_h, r0 + (size_t)(end - i));
+        if (g != packed_g) {
+            if (packed) {
+                const uint8_t *group = packed + g * p->group_bytes;
+                c->w = group + p->off_pw;
+                c->wcorr = (const uint32_t *)(const void *)(group + p->off_pcorr);
+                weights_ok = group[p->off_pok];
+            } else {
+                uint8_t *w = c->base + p->off_w;
+                uint32_t *wcorr = (uint32_t *)(void *)(c->base + p->off_corr);
+                weights_ok = p->isa->pack_weights(c, g, w, wcorr);
+                c->w = w;
+                c->wcorr = wcorr;
+            }
+            packed_g = g;
+        }
+        if (weights_ok)
+            packed_rows(c, n, g, r0, r1);
+        else
+            fallback_rows(c, n, g, r0, r1);
+        i += r1 - r0;
+    }
+}
+
+static void direct_run(const conv_ctx *c, uint64_t begin, uint64_t end)
+{
+    const conv_plan *p = c->p;
+    for (uint64_t i = begin; i < end;) {
+        size_t r0 = (size_t)(i % p->out_h), no = (size_t)(i / p->out_h);
+        size_t r1 = (size_t)min_size(p->out_h, r0 + (size_t)(end - i));
+        p->isa->direct_rows(c, no / p->out_c, no % p->out_c, r0, r1);
+        i += r1 - r0;
+    }
+}
+
+static int conv_accepts(const conv_isa *isa, const dv_attrs *attrs, uint32_t n_in,
+                        const dv_shape *in)
+{
+    conv_plan p;
+    return n_in >= 2 && make_plan(isa, attrs, in, &p);
+}
+
+static uint64_t conv_items(const conv_isa *isa, const dv_attrs *attrs, uint32_t n_in,
+                           const dv_shape *in)
+{
+    conv_plan p;
+    if (!make_plan(isa, attrs, in, &p))
+        return 1;
+    return (uint64_t)p.batch * (p.direct ? p.out_c : p.groups) * p.out_h;
+}
+
+static uint64_t conv_scratch(const conv_isa *isa, const dv_attrs *attrs, uint32_t n_in,
+                             const dv_shape *in)
+{
+    conv_plan p;
+    if (!make_plan(isa, attrs, in, &p))
+        return 0;
+    return (p.total + 63) / 4 + 1;
+}
+
+static void conv_run(const conv_isa *isa, const dv_attrs *attrs, const dv_tensor *in,
+                     dv_tensor *out, const uint8_t *packed, int32_t *scratch, uint64_t begin,
+                     uint64_t end)
+{
+    dv_shape shapes[3];
+    for (int i = 0; i < 2 + (attrs->v[CONV_USE_BIAS] != 0); i++)
+        shapes[i] = in[i].shape;
+    conv_plan p;
+    if (!make_plan(isa, attrs, shapes, &p))
+        return; /* not reached: accepts said yes */
+    conv_ctx c = {&p, attrs, in, out, (uint8_t *)dv_align64(scratch), 0, 0, 0, 0};
+    if (p.direct)
+        direct_run(&c, begin, end);
+    else
+        packed_run(&c, begin, end, packed);
+}
+
+/* The one-time packing: every group's weights as the run would pack them, for
+ * dv_variant_packing (ops/variant.h). It reads only the weight (input 1). */
+static uint64_t conv_packed_size(const conv_isa *isa, const dv_attrs *attrs, uint32_t n_in,
+                                 const dv_shape *in)
+{
+    conv_plan p;
+    if (n_in < 2 || !make_plan(isa, attrs, in, &p) || p.direct)
+        return 0;
+    return p.packed_bytes;
+}
+
+static void conv_pack(const conv_isa *isa, const dv_attrs *attrs, uint32_t n_in,
+                      const dv_tensor *in, void *packed)
+{
+    dv_shape shapes[3];
+    for (uint32_t i = 0; i < n_in && i < 3; i++)
+        shapes[i] = in[i].shape;
+    conv_plan p;
+    if (n_in < 2 || !make_plan(isa, attrs, shapes, &p) || p.direct)
+        return;
+    uint8_t *base = packed;
+    conv_ctx c = {&p, attrs, in, NULL, NULL, (int32_t *)(void *)(base + p.off_pkidx),
+                  base + p.off_pwtmp, 0, 0};
+    weight_indices(&p, c.kidx);
+    for (size_t g = 0; g < p.groups; g++) {
+        uint8_t *group = base + g * p.group_bytes;
+        memset(group + p.off_pok, 0, 64);
+        group[p.off_pok] = (uint8_t)isa->pack_weights(&c, g, group + p.off_pw,
+                                                      (uint32_t *)(void *)(group + p.off_pcorr));
+    }
+}
+
+/* The per-output-channel start value: the bias, 0 without. */
+static uint32_t bias_of(const conv_ctx *c, size_t o)
+{
+    return c->attrs->v[CONV_USE_BIAS] ? (uint32_t)c->in[2].data[o] : 0;
+}
+
+/* Lanes [lo, hi) of `lanes` (clamped), as a bit mask. */
+static uint32_t lane_range(int64_t lo, int64_t hi, int64_t lanes)
+{
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > lanes ? lanes : hi;
+    if (hi <= lo)
+        return 0;
+    uint32_t below_hi = hi >= 32 ? 0xffffffffu : (1u << hi) - 1;
+    return below_hi & ~((1u << lo) - 1);
+}
+
+/* The address of row[col], col possibly outside the row: for masked loads, which touch only
+ * the lanes inside it. Formed in integers, as C has no pointer outside an array. */
+static const int32_t *column(const int32_t *row, int64_t col)
+{
+    return (const int32_t *)(uintptr_t)((uintptr_t)row + (uintptr_t)col * 4u);
+}
+
+/* Fills px[0..PIX_CHUNK) with the packed-band byte offsets of output pixels q0.. (plane
+ * index), repeating the last of the np real ones. */
+static void pixel_offsets(const conv_plan *p, size_t *px, size_t pr0, size_t q0, size_t np)
+{
+    size_t oh = q0 / p->out_w, ow = q0 % p->out_w, pixel = p->in_pg * p->isa->elem;
+    for (size_t i = 0; i < np; i++) {
+        px[i] = ((oh * p->sh - pr0) * p->wp + ow * p->sw) * pixel;
+        if (++ow == p->out_w) {
+            ow = 0;
+            oh++;
+        }
+    }
+    for (size_t i = np; i < PIX_CHUNK; i++)
+        px[i] = px[np - 1];
+}
+
+/* ---- AVX-512 VNNI -------------------------------------------------------------------------- */
+
+/* The 16x16 transpose of 32-bit elements: r[i][j] -> r[j][i]. */
+DV_TARGET_VNNI DV_INLINE void vnni_transpose16(__m512i r[16])
+{
+    __m512i t[16], u[16];
+    DV_UNROLL for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    DV_UNROLL for (int i = 0; i < 16; i += 4) {
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    /* u[4a + j] holds, in 128-bit lane L, column 4L + j of rows 4a..4a+3 */
+    DV_UNROLL for (int j = 0; j < 4; j++) {
+        t[j] = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88);
+        t[4 + j] = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xdd);
+        t[8 + j] = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88);
+        t[12 + j] = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xdd);
+    }
+    DV_UNROLL for (int j = 0; j < 4; j++) {
+        r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+        r[4 + j] = _mm512_shuffle_i32x4(t[4 + j], t[12 + j], 0x88);
+        r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+        r[12 + j] = _mm512_shuffle_i32x4(t[4 + j], t[12 + j], 0xdd);
+    }
+}
+
+DV_TARGET_VNNI static int vnni_pack_weights(const conv_ctx *c, size_t g, uint8_t *wpack,
+                                            uint32_t *corr)
+{
+    const conv_plan *p = c->p;
+    const int32_t *kidx = c->kidx;
+    uint8_t *wtmp = c->wtmp;
+    size_t k_all = p->in_pg * p->kh * p->kw;
+    __m512i high = _mm512_setzero_si512();
+    for (size_t ob = 0; ob < p->ocp / 16; ob++) {
+        for (size_t l = 0; l < 16; l++) {
+            size_t oc = ob * 16 + l;
+            uint8_t *row = wtmp + l * p->kps;
+            if (oc >= p->out_pg) {
+                memset(row, 0, p->kps);
+                corr[oc] = 0;
+                continue;
+            }
+            const int32_t *src = c->in[1].data + (g * p->out_pg + oc) * k_all;
+            __m512i sum = _mm512_setzero_si512();
+            for (size_t k = 0; k < p->kps; k += 16) {
+                __m512i idx = _mm512_loadu_si512(kidx + k);
+                __mmask16 valid = _mm512_cmpge_epi32_mask(idx, _mm512_setzero_si512());
+                __m512i w = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, idx, src, 4);
+                high = _mm512_or_si512(high, _mm512_add_epi32(w, _mm512_set1_epi32(128)));
+                sum = _mm512_add_epi32(sum, w);
+                _mm_storeu_si128((__m128i *)(void *)(row + k), _mm512_cvtepi32_epi8(w));
+            }
+            uint32_t lanes[16], wsum = 0;
+            _mm512_storeu_si512(lanes, sum);
+            for (int i = 0; i < 16; i++)
+                wsum += lanes[i];
+            corr[oc] = 0u - 128u * wsum;
+        }
+        /* [lane][k] -> [k / 4][lane][k % 4] */
+        __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                            11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32((int)(p->kps / 4)));
+        uint8_t *dst = wpack + ob * p->k_units * 64;
+        for (size_t u = 0; u < p->k_units; u++) {
+            __m512i idx = _mm512_add_epi32(rows, _mm512_set1_epi32((int)u));
+            _mm512_storeu_si512(dst + u * 64, _mm512_i32gather_epi32(idx, wtmp, 4));
+        }
+    }
+    return !_mm512_test_epi32_mask(high, _mm512_set1_epi32(~0xff));
+}
+
+DV_TARGET_VNNI static void vnni_pack_rows(const conv_ctx *c, size_t n, size_t g, size_t pr0,
+                                          size_t rows)
+{
+    const conv_plan *p = c->p;
+    uint8_t *dst = c->base + p->off_x, *bad = c->base + p->off_bad;
+    size_t ipg = p->in_pg;
+    for (size_t r = 0; r < rows; r++) {
+        uint8_t *d = dst + r * p->row_bytes;
+        size_t pr = pr0 + r;
+        bad[r] = 0;
+        if (pr < p->pt || pr - p->pt >= p->in_h) {
+            memset(d, 128, p->row_bytes);
+            continue;
+        }
+        size_t ih = pr - p->pt;
+        size_t left = min_size(p->pl, p->wp);
+        size_t count = p->wp > p->pl ? min_size(p->in_w, p->wp - p->pl) : 0;
+        memset(d, 128, left * ipg);
+        memset(d + (left + count) * ipg, 128, (p->wp - left - count) * ipg);
+        uint32_t high = 0;
+        size_t plane_size = p->in_h * p->in_w;
+        const int32_t *plane = c->in[0].data + (n * p->in_c + g * ipg) * plane_size +
+                               ih * p->in_w;
+        uint8_t *dd = d + left * ipg;
+        size_t ch = 0;
+        /* 16 channels x 16 pixels at a time: transposed, then one pixel's 16 bytes a store */
+        __m512i high16 = _mm512_setzero_si512(), offset = _mm512_set1_epi32(128);
+        for (; ch + 16 <= ipg; ch += 16) {
+            for (size_t iw = 0; iw < count; iw += 16) {
+                size_t valid = min_size(16, count - iw);
+                __mmask16 m = (__mmask16)((1u << valid) - 1);
+                __m512i t[16];
+                DV_UNROLL for (int k = 0; k < 16; k++)
+                    t[k] = _mm512_maskz_loadu_epi32(m, plane + (ch + (size_t)k) * plane_size + iw);
+                vnni_transpose16(t);
+                for (size_t k = 0; k < valid; k++) {
+                    __m512i v = _mm512_add_epi32(t[k], offset);
+                    high16 = _mm512_or_si512(high16, v);
+                    _mm_storeu_si128((__m128i *)(void *)(dd + (iw + k) * ipg + ch),
+                                     _mm512_cvtepi32_epi8(v));
+                }
+            }
+        }
+        for (; ch < ipg; ch++) {
+            const int32_t *src = plane + ch * plane_size;
+            for (size_t iw = 0; iw < count; iw++) {
+                uint32_t v = (uint32_t)src[iw] + 128u;
+                high |= v;
+                dd[iw * ipg + ch] = (uint8_t)v;
+            }
+        }
+        bad[r] = (high & ~0xffu) != 0 ||
+                 _mm512_test_epi32_mask(high16, _mm512_set1_epi32(~0xff)) != 0;
+    }
+    memset(dst + rows * p->row_bytes, 128, 64); /* read by runs rounded up to 4 bytes */
+}
+
+/* NOC blocks of 16 output channels by B pixels: adds steps [0, nu) of the packed weights w
+ * (block stride wstride) times the pixels' data at xp + uoff[u] to the sums in yt
+ * ([pixel][64 channels]), which start at 0 when `first`. */
+#define VNNI_TILE(NOC, B)                                                                          \
+    DV_TARGET_VNNI static void vnni_tile_##NOC##x##B(const uint8_t *x, const size_t *px,           \
+                                                      const uint8_t *w, size_t wstride,            \
+                                                      const uint32_t *uoff, size_t nu,             \
+                                                      int32_t *yt, int first)                      \
+    {                                                                                              \
+        __m512i acc[NOC][B];                                                                       \
+        const uint8_t *xp[B];                                                                      \
+        DV_UNROLL for (int i = 0; i < B; i++) {                                                    \
+            xp[i] = x + px[i];                                                                     \
+            DV_UNROLL for (int b = 0; b < NOC; b++)                                                \
+                acc[b][i] = _mm512_setzero_si512();                                                \
+        }                                                                                          \
+        for (size_t u = 0; u < nu; u++, w += 64) {                                                 \
+            size_t off = uoff[u];                                                                  \
+            __m512i wv[NOC];                                                                       \
+            DV_UNROLL for (int b = 0; b < NOC; b++)                                                \
+                wv[b] = _mm512_loadu_si512(w + b * wstride);                                       \
+            DV_UNROLL for (int i = 0; i < B; i++) {                                                \
+                __m512i xv = _mm512_set1_epi32(dv_load32(xp[i] + off));                            \
+                DV_UNROLL for (int b = 0; b < NOC; b++)                                            \
+                    acc[b][i] = _mm512_dpbusd_epi32(acc[b][i], xv, wv[b]);                         \
+            }                                                                                      \
+        }                                                                                          \
+        if (first) {                                                                               \
+            DV_UNROLL for (int i = 0; i < B; i++)                                                  \
+                DV_UNROLL for (int b = 0; b < NOC; b++)                                            \
+                    _mm512_storeu_si512(yt + i * 64 + b * 16, acc[b][i]);                          \
+        } else {                                                                                   \
+            DV_UNROLL for (int i = 0; i < B; i++)                                                  \
+                DV_UNROLL for (int b = 0; b < NOC; b++)                                            \
+                    _mm512_storeu_si512(                                                           \
+                        yt + i * 64 + b * 16,                                                      \
+                        _mm512_add_epi32(acc[b][i], _mm512_loadu_si512(yt + i * 64 + b * 16)));    \
+        }                                                                                          \
+    }
+
+VNNI_TILE(4, 6)
+VNNI_TILE(4, 5)
+VNNI_TILE(4, 4)
+VNNI_TILE(4, 3)
+VNNI_TILE(4, 2)
+VNNI_TILE(4, 1)
+VNNI_TILE(3, 8)
+VNNI_TILE(2, 8)
+VNNI_TILE(1, 8)
+
+typedef void (*vnni_tile_fn)(const uint8_t *x, const size_t *px, const uint8_t *w,
+                             size_t wstride, const uint32_t *uoff, size_t nu, int32_t *yt,
+                             int first);
+
+#define VNNI_KC 64 /* steps per K block: 4 x 64 x 64 bytes of weights stay in L1 */
+
+DV_TARGET_VNNI static void vnni_gemm_rows(const conv_ctx *c, size_t n, size_t g, size_t pr0,
+                                          size_t r0, size_t r1)
+{
+    static const vnni_tile_fn tiles4[7] = {0, vnni_tile_4x1, vnni_tile_4x2, vnni_tile_4x3,
+                                           vnni_tile_4x4, vnni_tile_4x5, vnni_tile_4x6};
+    static const vnni_tile_fn tiles8[4] = {0, vnni_tile_1x8, vnni_tile_2x8, vnni_tile_3x8};
+    const conv_plan *p = c->p;
+    const uint8_t *x = c->base + p->off_x, *wpack = c->w;
+    const uint32_t *corr = c->wcorr;
+    const uint32_t *uoff = (const uint32_t *)(const void *)(c->base + p->off_uoff);
+    size_t *px = (size_t *)(void *)(c->base + p->off_px);
+    int32_t *yt = (int32_t *)(void *)(c->base + p->off_yt);
+    size_t plane = p->out_h * p->out_w, wstride = p->k_units * 64;
+    const int32_t *bias = c->attrs->v[CONV_USE_BIAS] ? c->in[2].data + g * p->out_pg : 0;
+    int32_t *y = c->out[0].data + (n * p->out_c + g * p->out_pg) * plane;
+    for (size_t q0 = r0 * p->out_w; q0 < r1 * p->out_w; q0 += PIX_CHUNK) {
+        size_t np = min_size(PIX_CHUNK, r1 * p->out_w - q0);
+        pixel_offsets(p, px, pr0, q0, np);
+        for (size_t ob = 0; ob < p->ocp; ob += 64) {
+            size_t noc = min_size(4, (p->ocp - ob) / 16);
+            const uint8_t *w = wpack + ob / 16 * wstride;
+            for (size_t u0 = 0; u0 < p->k_units; u0 += VNNI_KC) {
+                size_t nu = min_size(VNNI_KC, p->k_units - u0);
+                for (size_t t = 0; t < np;) {
+                    size_t b = noc == 4 ? min_size(6, np - t) : 8;
+                    (noc == 4 ? tiles4[b] : tiles8[noc])(x, px + t, w + u0 * 64, wstride,
+                                                         uoff + u0, nu, yt + t * 64, u0 == 0);
+                    t += b;
+                }
+            }
+            /* yt[pixel][channel] + start -> y[channel][pixel], 16 x 16 at a time */
+            for (size_t b = 0; b < noc; b++) {
+                size_t oc0 = ob + b * 16;
+                if (oc0 >= p->out_pg)
+                    break;
+                /* the bias plus the correction; channels past out_pg are never stored */
+                __mmask16 real = (__mmask16)lane_range(0, (int64_t)(p->out_pg - oc0), 16);
+                __m512i start = _mm512_add_epi32(_mm512_loadu_si512(corr + oc0),
+                                                 bias ? _mm512_maskz_loadu_epi32(real, bias + oc0)
+                                                      : _mm512_setzero_si512());
+                for (size_t i = 0; i < np; i += 16) {
+                    __m512i r[16];
+                    DV_UNROLL for (int k = 0; k < 16; k++)
+                        r[k] = _mm512_add_epi32(
+                            _mm512_loadu_si512(yt + (i + (size_t)k) * 64 + b * 16), start);
+                    vnni_transpose16(r);
+                    __mmask16 m = np - i >= 16 ? 0xffff : (__mmask16)((1u << (np - i)) - 1);
+                    size_t count = min_size(16, p->out_pg - oc0);
+                    for (size_t k = 0; k < count; k++)
+                        _mm512_mask_storeu_epi32(y + (oc0 + k) * plane + q0 + i, m, r[k]);
+                }
+            }
+        }
+    }
+}
+
+/* Where one kernel column's taps come from, for 16 output columns: the first data column,
+ * and the lanes of the load(s) inside the row (stride 1: one load; stride 2: two loads of
+ * 16 columns whose even lanes are kept; larger strides: a gather). */
+typedef struct {
+    int64_t col;
+    __mmask16 m0, m1;
+} vnni_tap;
+
+DV_TARGET_VNNI DV_INLINE vnni_tap vnni_tap_at(const conv_plan *p, int64_t col)
+{
+    int64_t w = (int64_t)p->in_w;
+    vnni_tap t = {col, 0, 0};
+    if (p->sw <= 2) {
+        t.m0 = (__mmask16)lane_range(-col, w - col, 16);
+        t.m1 = (__mmask16)lane_range(-col - 16, w - col - 16, 16);
+    }
+    return t;
+}
+
+DV_TARGET_VNNI DV_INLINE __m512i vnni_taps(const conv_plan *p, size_t sw, const int32_t *row,
+                                           vnni_tap t)
+{
+    if (sw == 1)
+        return _mm512_maskz_loadu_epi32(t.m0, column(row, t.col));
+    if (sw == 2) {
+        __m512i a = _mm512_maskz_loadu_epi32(t.m0, column(row, t.col));
+        __m512i b = _mm512_maskz_loadu_epi32(t.m1, column(row, t.col + 16));
+        __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                          28, 30);
+        return _mm512_permutex2var_epi32(a, even, b);
+    }
+    __m512i cols = _mm512_add_epi32(
+        _mm512_set1_epi32((int32_t)t.col),
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32((int32_t)p->sw)));
+    __mmask16 m = _mm512_cmpge_epi32_mask(cols, _mm512_setzero_si512()) &
+                  _mm512_cmplt_epi32_mask(cols, _mm512_set1_epi32((int32_t)p->in_w));
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, cols, row, 4);
+}
+
+#define DIRECT_KW 8 /* kernel columns whose taps are worked out once per call */
+
+/* Output columns [ow0, ow0 + 16 * NV) of rows [r0, r1) of plane (n, o). */
+#define VNNI_DIRECT(NV, SW)                                                                        \
+    DV_TARGET_VNNI static void vnni_direct_##NV##_##SW(const conv_ctx *c, size_t n, size_t o,      \
+                                                 size_t r0, size_t r1, size_t ow0)                 \
+    {                                                                                              \
+        const conv_plan *p = c->p;                                                                 \
+        const size_t sw = SW ? SW : p->sw;                                                         \
+        size_t g = o / p->out_pg, plane = p->in_h * p->in_w;                                       \
+        vnni_tap taps[DIRECT_KW][NV];                                                              \
+        for (size_t kw = 0; SW && kw < p->kw; kw++)                                                \
+            DV_UNROLL for (int v = 0; v < NV; v++) taps[kw][v] = vnni_tap_at(                      \
+                p, (int64_t)((ow0 + 16 * (size_t)v) * p->sw + kw * p->dw) - (int64_t)p->pl);       \
+        __m512i start = _mm512_set1_epi32((int)bias_of(c, o));                                     \
+        for (size_t oh = r0; oh < r1; oh++) {                                                      \
+            const int32_t *wo = c->in[1].data + o * p->in_pg * p->kh * p->kw;                      \
+            __m512i acc[NV];                                                                       \
+            DV_UNROLL for (int v = 0; v < NV; v++) acc[v] = start;                                 \
+            for (size_t ch = 0; ch < p->in_pg; ch++) {                                             \
+                const int32_t *x = c->in[0].data + (n * p->in_c + g * p->in_pg + ch) * plane;      \
+                for (size_t kh = 0; kh < p->kh; kh++, wo += p->kw) {                               \
+                    int64_t ih = (int64_t)(oh * p->sh + kh * p->dh) - (int64_t)p->pt;              \
+                    if (ih < 0 || ih >= (int64_t)p->in_h)                                          \
+                        continue;                                                                  \
+                    const int32_t *row = x + (size_t)ih * p->in_w;                                 \
+                    for (size_t kw = 0; kw < p->kw; kw++) {                                        \
+                        __m512i wv = _mm512_set1_epi32(wo[kw]);                                    \
+                        DV_UNROLL for (int v = 0; v < NV; v++) {                                   \
+                            vnni_tap t = SW ? taps[kw][v]                                          \
+                                             : vnni_tap_at(p, (int64_t)((ow0 + 16 * (size_t)v) *   \
+                                                                            p->sw +                \
+                                                                        kw * p->dw) -              \
+                                                                  (int64_t)p->pl);                 \
+                            acc[v] = _mm512_add_epi32(                                             \
+                                acc[v], _mm512_mullo_epi32(wv, vnni_taps(p, sw, row, t)));         \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+            int32_t *y = c->out[0].data + ((n * p->out_c + o) * p->out_h + oh) * p->out_w;         \
+            DV_UNROLL for (int v = 0; v < NV; v++) _mm512_mask_storeu_epi32(                       \
+                y + ow0 + 16 * v,                                                                  \
+                (__mmask16)lane_range(0, (int64_t)(p->out_w - ow0) - 16 * v, 16), acc[v]);         \
+        }                                                                                          \
+    }
+
+VNNI_DIRECT(1, 1)
+VNNI_DIRECT(2, 1)
+VNNI_DIRECT(3, 1)
+VNNI_DIRECT(4, 1)
+VNNI_DIRECT(1, 2)
+VNNI_DIRECT(2, 2)
+VNNI_DIRECT(3, 2)
+VNNI_DIRECT(4, 2)
+VNNI_DIRECT(1, 0)
+VNNI_DIRECT(2, 0)
+VNNI_DIRECT(3, 0)
+VNNI_DIRECT(4, 0)
+
+typedef void (*vnni_direct_fn)(const conv_ctx *c, size_t n, size_t o, size_t r0, size_t r1,
+                              size_t ow0);
+
+#define FLAT_TAPS 16 /* kernel rows and columns whose masks the flat form keeps */
+
+/* Whether the flat form applies and pays: strides 1 and out_w == in_w, so that output
+ * q = oh * W + ow of a plane reads data element q + (kh * dh - pt) * W + kw * dw - pl, and a
+ * run of output rows is one run of vectors whatever the width. It fills the lanes with rows
+ * narrower than a vector (7 x 7, 14 x 14 planes); wider rows go faster row by row. */
+static int flat_form(const conv_plan *p)
+{
+    return p->sh == 1 && p->sw == 1 && p->out_w == p->in_w && p->out_w < p->isa->lanes &&
+           p->kh <= FLAT_TAPS && p->kw <= FLAT_TAPS;
+}
+
+/* Output rows [r0, r1) of plane (n, o) in the flat form, 16 outputs at a time: a lane's tap
+ * is read when its data row and column are inside the data, which two masks per kernel row
+ * and column tell. */
+DV_TARGET_VNNI static void vnni_flat_rows(const conv_ctx *c, size_t n, size_t o, size_t r0,
+                                          size_t r1)
+{
+    const conv_plan *p = c->p;
+    const size_t w = p->in_w, plane = p->in_h * w, g = o / p->out_pg;
+    const int32_t *x0 = c->in[0].data + (n * p->in_c + g * p->in_pg) * plane;
+    const int32_t *w0 = c->in[1].data + o * p->in_pg * p->kh * p->kw;
+    int32_t *y = c->out[0].data + (n * p->out_c + o) * p->out_h * p->out_w;
+    const __m512i width = _mm512_set1_epi32((int32_t)w);
+    const __m512i height = _mm512_set1_epi32((int32_t)p->in_h);
+    const __m512i start = _mm512_set1_epi32((int)bias_of(c, o));
+    /* the output row and column of each lane, kept as q advances by 16 */
+    __m512i ow = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i oh = _mm512_set1_epi32((int32_t)r0);
+    const size_t q_end = r1 * w;
+    for (size_t q0 = r0 * w; q0 < q_end; q0 += 16) {
+        for (__mmask16 wrap; (wrap = _mm512_cmpge_epu32_mask(ow, width)) != 0;) {
+            ow = _mm512_mask_sub_epi32(ow, wrap, ow, width);
+            oh = _mm512_mask_add_epi32(oh, wrap, oh, _mm512_set1_epi32(1));
+        }
+        __mmask16 rows[FLAT_TAPS], cols[FLAT_TAPS];
+        __mmask16 tail = (__mmask16)lane_range(0, (int64_t)(q_end - q0), 16);
+        for (size_t kh = 0; kh < p->kh; kh++)
+            rows[kh] = tail & _mm512_cmplt_epu32_mask(
+                                  _mm512_add_epi32(oh, _mm512_set1_epi32((int32_t)(
+                                                           kh * p->dh - p->pt))),
+                                  height);
+        for (size_t kw = 0; kw < p->kw; kw++)
+            cols[kw] = _mm512_cmplt_epu32_mask(
+                _mm512_add_epi32(ow, _mm512_set1_epi32((int32_t)(kw * p->dw - p->pl))), width);
+        __m512i acc = start;
+        const int32_t *wt = w0;
+        for (size_t ch = 0; ch < p->in_pg; ch++) {
+            const int32_t *x = x0 + ch * plane;
+            for (size_t kh = 0; kh < p->kh; kh++) {
+                int64_t row = (int64_t)q0 + ((int64_t)(kh * p->dh) - (int64_t)p->pt) * (int64_t)w -
+                              (int64_t)p->pl;
+                for (size_t kw = 0; kw < p->kw; kw++, wt++) {
+                    __m512i xv = _mm512_maskz_loadu_epi32(
+                        rows[kh] & cols[kw], column(x, row + (int64_t)(kw * p->dw)));
+                    acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(*wt), xv));
+                }
+            }
+        }
+        _mm512_mask_storeu_epi32(y + q0, tail, acc);
+        ow = _mm512_add_epi32(ow, _mm512_set1_epi32(16));
+    }
+}
+
+DV_TARGET_VNNI static void vnni_direct_rows(const conv_ctx *c, size_t n, size_t o, size_t r0,
+                                            size_t r1)
+{
+    if (flat_form(c->p)) {
+        vnni_flat_rows(c, n, o, r0, r1);
+        return;
+    }
+    /* [stride 1, stride 2, any stride][vectors - 1]; the first two need kw <= DIRECT_KW */
+    static const vnni_direct_fn kernels[3][4] = {
+        {vnni_direct_1_1, vnni_direct_2_1, vnni_direct_3_1, vnni_direct_4_1},
+        {vnni_direct_1_2, vnni_direct_2_2, vnni_direct_3_2, vnni_direct_4_2},
+        {vnni_direct_1_0, vnni_direct_2_0, vnni_direct_3_0, vnni_direct_4_0}};
+    const conv_plan *p = c->p;
+    size_t form = p->kw <= DIRECT_KW && p->sw <= 2 ? p->sw - 1 : 2;
+    for (size_t ow0 = 0; ow0 < p->out_w; ow0 += 64)
+        kernels[form][min_size(4, (p->out_w - ow0 + 15) / 16) - 1](c, n, o, r0, r1, ow0);
+}
+
+static const conv_isa isa_vnni = {4, 1, 16, 64, vnni_pack_weights, vnni_pack_rows,
+                                  vnni_gemm_rows, vnni_direct_rows};
+
+/* ---- AVX2 ---------------------------------------------------------------------------------- */
+
+DV_TARGET_AVX2 static int avx2_pack_weights(const conv_ctx *c, size_t g, uint8_t *wpack,
+                                            uint32_t *corr)
+{
+    const conv_plan *p = c->p;
+    const int32_t *kidx = c->kidx;
+    uint16_t *wtmp = (uint16_t *)(void *)c->wtmp;
+    size_t k_all = p->in_pg * p->kh * p->kw;
+    uint32_t high = 0;
+    for (size_t ob = 0; ob < p->ocp / 8; ob++) {
+        for (size_t l = 0; l < 8; l++) {
+            size_t oc = ob * 8 + l;
+            uint16_t *row = wtmp + l * p->kps;
+            if (oc >= p->out_pg) {
+                memset(row, 0, p->kps * 2);
+                corr[oc] = 0;
+                continue;
+            }
+            const int32_t *src = c->in[1].data + (g * p->out_pg + oc) * k_all;
+            for (size_t k = 0; k < p->kp; k++) {
+                uint32_t v = (kidx[k] >= 0 ? (uint32_t)src[kidx[k]] : 0) + 32768u;
+                high |= v;
+                row[k] = (uint16_t)(v - 32768u);
+            }
+            corr[oc] = 0;
+        }
+        /* [lane][k] -> [k / 2][lane][k % 2] */
+        __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                          _mm256_set1_epi32((int)(p->kps / 2)));
+        uint8_t *dst = wpack + ob * p->k_units * 32;
+        for (size_t u = 0; u < p->k_units; u++) {
+            __m256i idx = _mm256_add_epi32(rows, _mm256_set1_epi32((int)u));
+            _mm256_storeu_si256((__m256i *)(void *)(dst + u * 32),
+                                _mm256_i32gather_epi32((const int *)(const void *)wtmp, idx, 4));
+        }
+    }
+    return (high & 0xffff0000u) == 0;
+}
+
+DV_TARGET_AVX2 static void avx2_pack_rows(const conv_ctx *c, size_t n, size_t g, size_t pr0,
+                                          size_t rows)
+{
+    const conv_plan *p = c->p;
+    uint8_t *dst = c->base + p->off_x, *bad = c->base + p->off_bad;
+    size_t ipg = p->in_pg;
+    for (size_t r = 0; r < rows; r++) {
+        uint16_t *d = (uint16_t *)(void *)(dst + r * p->row_bytes);
+        size_t pr = pr0 + r;
+        bad[r] = 0;
+        if (pr < p->pt || pr - p->pt >= p->in_h) {
+            memset(d, 0, p->row_bytes);
+            continue;
+        }
+        size_t ih = pr - p->pt;
+        size_t left = min_size(p->pl, p->wp);
+        size_t count = p->wp > p->pl ? min_size(p->in_w, p->wp - p->pl) : 0;
+        memset(d, 0, left * ipg * 2);
+        memset(d + (left + count) * ipg, 0, (p->wp - left - count) * ipg * 2);
+        uint32_t high = 0;
+        const int32_t *plane = c->in[0].data + (n * p->in_c + g * ipg) * p->in_h * p->in_w +
+                               ih * p->in_w;
+        uint16_t *dd = d + left * ipg;
+        for (size_t ch = 0; ch < ipg; ch++) {
+            const int32_t *src = plane + ch * p->in_h * p->in_w;
+            for (size_t iw = 0; iw < count; iw++) {
+                uint32_t v = (uint32_t)src[iw] + 32768u;
+                high |= v;
+                dd[iw * ipg + ch] = (uint16_t)(v - 32768u);
+            }
+        }
+        bad[r] = (high & 0xffff0000u) != 0;
+    }
+    memset(dst + rows * p->row_bytes, 0, 64); /* read by runs rounded up to 2 elements */
+}
+
+#define AVX2_TILE(NOC, B)                                                                          \
+    DV_TARGET_AVX2 static void avx2_tile_##NOC##x##B(const uint8_t *x, const size_t *px,           \
+                                                      const uint8_t *w, size_t wstride,            \
+                                                      const uint32_t *uoff, size_t nu,             \
+                                                      int32_t *yt, int first)                      \
+    {                                                                                              \
+        __m256i acc[NOC][B];                                                                       \
+        const uint8_t *xp[B];                                                                      \
+        DV_UNROLL for (int i = 0; i < B; i++) {                                                    \
+            xp[i] = x + px[i];                                                                     \
+            DV_UNROLL for (int b = 0; b < NOC; b++)                                                \
+                acc[b][i] = _mm256_setzero_si256();                                                \
+        }                                                                                          \
+        for (size_t u = 0; u < nu; u++, w += 32) {                                                 \
+            size_t off = uoff[u];                                                                  \
+            __m256i wv[NOC];                                                                       \
+            DV_UNROLL for (int b = 0; b < NOC; b++)                                                \
+                wv[b] = _mm256_loadu_si256((const __m256i *)(const void *)(w + b * wstride));      \
+            DV_UNROLL for (int i = 0; i < B; i++) {                                                \
+                __m256i xv = _mm256_set1_epi32(dv_load32(xp[i] + off));                            \
+                DV_UNROLL for (int b = 0; b < NOC; b++)                                            \
+                    acc[b][i] = _mm256_add_epi32(acc[b][i], _mm256_madd_epi16(xv, wv[b]));         \
+            }                                                                                      \
+        }                                                                                          \
+        DV_UNROLL for (int i = 0; i < B; i++)                                                      \
+            DV_UNROLL for (int b = 0; b < NOC; b++) {                                              \
+                __m256i *dst = (__m256i *)(void *)(yt + i * 16 + b * 8);                           \
+                _mm256_storeu_si256(dst, first ? acc[b][i]                                         \
+                                               : _mm256_add_epi32(acc[b][i],                       \
+                                                                  _mm256_loadu_si256(dst)));       \
+            }                                                                                      \
+    }
+
+AVX2_TILE(2, 4)
+AVX2_TILE(2, 3)
+AVX2_TILE(2, 2)
+AVX2_TILE(2, 1)
+AVX2_TILE(1, 8)
+
+typedef void (*avx2_tile_fn)(const uint8_t *x, const size_t *px, const uint8_t *w,
+                             size_t wstride, const uint32_t *uoff, size_t nu, int32_t *yt,
+                             int first);
+
+#define AVX2_KC 128 /* steps per K block: 2 x 128 x 32 bytes of weights */
+
+DV_TARGET_AVX2 static void avx2_gemm_rows(const conv_ctx *c, size_t n, size_t g, size_t pr0,
+                                          size_t r0, size_t r1)
+{
+    static const avx2_tile_fn tiles2[5] = {0, avx2_tile_2x1, avx2_tile_2x2, avx2_tile_2x3,
+                                           avx2_tile_2x4};
+    const conv_plan *p = c->p;
+    const uint8_t *x = c->base + p->off_x, *wpack = c->w;
+    const uint32_t *corr = c->wcorr;
+    const uint32_t *uoff = (const uint32_t *)(const void *)(c->base + p->off_uoff);
+    size_t *px = (size_t *)(void *)(c->base + p->off_px);
+    int32_t *yt = (int32_t *)(void *)(c->base + p->off_yt);
+    size_t plane = p->out_h * p->out_w, wstride = p->k_units * 32;
+    int32_t *y = c->out[0].data + (n * p->out_c + g * p->out_pg) * plane;
+    __m256i lane_rows = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
+    __m256i lane_ids = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (size_t q0 = r0 * p->out_w; q0 < r1 * p->out_w; q0 += PIX_CHUNK) {
+        size_t np = min_size(PIX_CHUNK, r1 * p->out_w - q0);
+        pixel_offsets(p, px, pr0, q0, np);
+        for (size_t ob = 0; ob < p->ocp; ob += 16) {
+            size_t noc = min_size(2, (p->ocp - ob) / 8);
+            const uint8_t *w = wpack + ob / 8 * wstride;
+            for (size_t u0 = 0; u0 < p->k_units; u0 += AVX2_KC) {
+                size_t nu = min_size(AVX2_KC, p->k_units - u0);
+                for (size_t t = 0; t < np;) {
+                    size_t b = noc == 2 ? min_size(4, np - t) : 8;
+                    (noc == 2 ? tiles2[b] : avx2_tile_1x8)(x, px + t, w + u0 * 32, wstride,
+                                                           uoff + u0, nu, yt + t * 16, u0 == 0);
+                    t += b;
+                }
+            }
+            size_t oc_end = min_size(p->out_pg, ob + noc * 8);
+            for (size_t oc = ob; oc < oc_end; oc++) {
+                __m256i start = _mm256_set1_epi32((int)(corr[oc] + bias_of(c, g * p->out_pg + oc)));
+                int32_t *yo = y + oc * plane + q0;
+                for (size_t i = 0; i < np; i += 8) {
+                    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(np - i)), lane_ids);
+                    __m256i v = _mm256_mask_i32gather_epi32(
+                        _mm256_setzero_si256(), yt + i * 16 + (oc - ob), lane_rows, m, 4);
+                    _mm256_maskstore_epi32(yo + i, m, _mm256_add_epi32(v, start));
+                }
+            }
+        }
+    }
+}
+
+/* As vnni_tap, for 8 output columns: lane masks as vectors. */
+typedef struct {
+    int64_t col;
+    __m256i m0, m1;
+} avx2_tap;
+
+DV_TARGET_AVX2 DV_INLINE __m256i avx2_lanes(int64_t lo, int64_t hi)
+{
+    __m256i ids = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    lo = lo < -1 ? -1 : lo > 8 ? 8 : lo;
+    hi = hi < -1 ? -1 : hi > 8 ? 8 : hi;
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)lo), ids),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)hi), ids));
+}
+
+DV_TARGET_AVX2 DV_INLINE avx2_tap avx2_tap_at(const conv_plan *p, int64_t col)
+{
+    int64_t w = (int64_t)p->in_w;
+    avx2_tap t = {col, avx2_lanes(-col, w - col), avx2_lanes(-col - 8, w - col - 8)};
+    return t;
+}
+
+DV_TARGET_AVX2 DV_INLINE __m256i avx2_taps(const conv_plan *p, size_t sw, const int32_t *row,
+                                           avx2_tap t)
+{
+    if (sw == 1)
+        return _mm256_maskload_epi32(column(row, t.col), t.m0);
+    if (sw == 2) {
+        __m256i a = _mm256_maskload_epi32(column(row, t.col), t.m0);
+        __m256i b = _mm256_maskload_epi32(column(row, t.col + 8), t.m1);
+        __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+        return _mm256_blend_epi32(_mm256_permutevar8x32_epi32(a, even),
+                                  _mm256_permutevar8x32_epi32(b, even), 0xf0);
+    }
+    __m256i cols = _mm256_add_epi32(_mm256_set1_epi32((int32_t)t.col),
+                                    _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                       _mm256_set1_epi32((int32_t)p->sw)));
+    __m256i m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), cols),
+                                    _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)p->in_w), cols));
+    return _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), row, cols, m, 4);
+}
+
+#define AVX2_DIRECT(NV, SW)                                                                        \
+    DV_TARGET_AVX2 static void avx2_direct_##NV##_##SW(const conv_ctx *c, size_t n, size_t o,      \
+                                                 size_t r0, size_t r1, size_t ow0)                 \
+    {                                                                                              \
+        const conv_plan *p = c->p;                                                                 \
+        const size_t sw = SW ? SW : p->sw;                                                         \
+        size_t g = o / p->out_pg, plane = p->in_h * p->in_w;                                       \
+        avx2_tap taps[DIRECT_KW][NV];                                                              \
+        for (size_t kw = 0; SW && kw < p->kw; kw++)                                                \
+            DV_UNROLL for (int v = 0; v < NV; v++) taps[kw][v] = avx2_tap_at(                      \
+                p, (int64_t)((ow0 + 8 * (size_t)v) * p->sw + kw * p->dw) - (int64_t)p->pl);        \
+        __m256i start = _mm256_set1_epi32((int)bias_of(c, o));                                     \
+        for (size_t oh = r0; oh < r1; oh++) {                                                      \
+            const int32_t *wo = c->in[1].data + o * p->in_pg * p->kh * p->kw;                      \
+            __m256i acc[NV];                                                                       \
+            DV_UNROLL for (int v = 0; v < NV; v++) acc[v] = start;                                 \
+            for (size_t ch = 0; ch < p->in_pg; ch++) {                                             \
+                const int32_t *x = c->in[0].data + (n * p->in_c + g * p->in_pg + ch) * plane;      \
+                for (size_t kh = 0; kh < p->kh; kh++, wo += p->kw) {                               \
+                    int64_t ih = (int64_t)(oh * p->sh + kh * p->dh) - (int64_t)p->pt;              \
+                    if (ih < 0 || ih >= (int64_t)p->in_h)                                          \
+                        continue;                                                                  \
+                    const int32_t *row = x + (size_t)ih * p->in_w;                                 \
+                    for (size_t kw = 0; kw < p->kw; kw++) {                                        \
+                        __m256i wv = _mm256_set1_epi32(wo[kw]);                                    \
+                        DV_UNROLL for (int v = 0; v < NV; v++) {                                   \
+                            avx2_tap t = SW ? taps[kw][v]                                          \
+                                             : avx2_tap_at(p, (int64_t)((ow0 + 8 * (size_t)v) *    \
+                                                                            p->sw +                \
+                                                                        kw * p->dw) -              \
+                                                                  (int64_t)p->pl);                 \
+                            acc[v] = _mm256_add_epi32(                                             \
+                                acc[v], _mm256_mullo_epi32(wv, avx2_taps(p, sw, row, t)));         \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+            int32_t *y = c->out[0].data + ((n * p->out_c + o) * p->out_h + oh) * p->out_w;         \
+            DV_UNROLL for (int v = 0; v < NV; v++) _mm256_maskstore_epi32(                         \
+                y + ow0 + 8 * v, avx2_lanes(0, (int64_t)(p->out_w - ow0) - 8 * v), acc[v]);        \
+        }                                                                                          \
+    }
+
+AVX2_DIRECT(1, 1)
+AVX2_DIRECT(2, 1)
+AVX2_DIRECT(3, 1)
+AVX2_DIRECT(4, 1)
+AVX2_DIRECT(1, 2)
+AVX2_DIRECT(2, 2)
+AVX2_DIRECT(3, 2)
+AVX2_DIRECT(4, 2)
+AVX2_DIRECT(1, 0)
+AVX2_DIRECT(2, 0)
+AVX2_DIRECT(3, 0)
+AVX2_DIRECT(4, 0)
+
+typedef void (*avx2_direct_fn)(const conv_ctx *c, size_t n, size_t o, size_t r0, size_t r1,
+                              size_t ow0);
+
+/* As vnni_flat_rows, 8 outputs at a time. */
+DV_TARGET_AVX2 static void avx2_flat_rows(const conv_ctx *c, size_t n, size_t o, size_t r0,
+                                          size_t r1)
+{
+    const conv_plan *p = c->p;
+    const size_t w = p->in_w, plane = p->in_h * w, g = o / p->out_pg;
+    const int32_t *x0 = c->in[0].data + (n * p->in_c + g * p->in_pg) * plane;
+    const int32_t *w0 = c->in[1].data + o * p->in_pg * p->kh * p->kw;
+    int32_t *y = c->out[0].data + (n * p->out_c + o) * p->out_h * p->out_w;
+    const __m256i width = _mm256_set1_epi32((int32_t)w);
+    const __m256i height = _mm256_set1_epi32((int32_t)p->in_h);
+    const __m256i start = _mm256_set1_epi32((int)bias_of(c, o)), zero = _mm256_setzero_si256();
+    __m256i ow = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i oh = _mm256_set1_epi32((int32_t)r0);
+    const size_t q_end = r1 * w;
+    for (size_t q0 = r0 * w; q0 < q_end; q0 += 8) {
+        for (;;) {
+            __m256i wrap = _mm256_cmpgt_epi32(ow, _mm256_sub_epi32(width, _mm256_set1_epi32(1)));
+            if (_mm256_testz_si256(wrap, wrap))
+                break;
+            ow = _mm256_sub_epi32(ow, _mm256_and_si256(wrap, width));
+            oh = _mm256_sub_epi32(oh, wrap); /* wrap lanes are -1 */
+        }
+        __m256i rows[FLAT_TAPS], cols[FLAT_TAPS];
+        __m256i tail = avx2_lanes(0, (int64_t)(q_end - q0));
+        for (size_t kh = 0; kh < p->kh; kh++) {
+            __m256i r = _mm256_add_epi32(oh, _mm256_set1_epi32((int32_t)(kh * p->dh - p->pt)));
+            rows[kh] = _mm256_and_si256(
+                tail, _mm256_andnot_si256(_mm256_cmpgt_epi32(zero, r),
+                                          _mm256_cmpgt_epi32(height, r)));
+        }
+        for (size_t kw = 0; kw < p->kw; kw++) {
+            __m256i col = _mm256_add_epi32(ow, _mm256_set1_epi32((int32_t)(kw * p->dw - p->pl)));
+            cols[kw] = _mm256_andnot_si256(_mm256_cmpgt_epi32(zero, col),
+                                           _mm256_cmpgt_epi32(width, col));
+        }
+        __m256i acc = start;
+        const int32_t *wt = w0;
+        for (size_t ch = 0; ch < p->in_pg; ch++) {
+            const int32_t *x = x0 + ch * plane;
+            for (size_t kh = 0; kh < p->kh; kh++) {
+                int64_t row = (int64_t)q0 + ((int64_t)(kh * p->dh) - (int64_t)p->pt) * (int64_t)w -
+                              (int64_t)p->pl;
+                for (size_t kw = 0; kw < p->kw; kw++, wt++) {
+                    __m256i xv = _mm256_maskload_epi32(column(x, row + (int64_t)(kw * p->dw)),
+                                                       _mm256_and_si256(rows[kh], cols[kw]));
+                    acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_set1_epi32(*wt), xv));
+                }
+            }
+        }
+        _mm256_maskstore_epi32(y + q0, tail, acc);
+        ow = _mm256_add_epi32(ow, _mm256_set1_epi32(8));
+    }
+}
+
+DV_TARGET_AVX2 static void avx2_direct_rows(const conv_ctx *c, size_t n, size_t o, size_t r0,
+                                            size_t r1)
+{
+    if (flat_form(c->p)) {
+        avx2_flat_rows(c, n, o, r0, r1);
+        return;
+    }
+    /* [stride 1, stride 2, any stride][vectors - 1]; the first two need kw <= DIRECT_KW */
+    static const avx2_direct_fn kernels[3][4] = {
+        {avx2_direct_1_1, avx2_direct_2_1, avx2_direct_3_1, avx2_direct_4_1},
+        {avx2_direct_1_2, avx2_direct_2_2, avx2_direct_3_2, avx2_direct_4_2},
+        {avx2_direct_1_0, avx2_direct_2_0, avx2_direct_3_0, avx2_direct_4_0}};
+    const conv_plan *p = c->p;
+    size_t form = p->kw <= DIRECT_KW && p->sw <= 2 ? p->sw - 1 : 2;
+    for (size_t ow0 = 0; ow0 < p->out_w; ow0 += 32)
+        kernels[form][min_size(4, (p->out_w - ow0 + 7) / 8) - 1](c, n, o, r0, r1, ow0);
+}
+
+static const conv_isa isa_avx2 = {2, 2, 8, 16, avx2_pack_weights, avx2_pack_rows,
+                                  avx2_gemm_rows, avx2_direct_rows};
+
+/* ---- the variants -------------------------------------------------------------------------- */
+
+#define CONV_VARIANT(NAME, LABEL, ISA_BIT, ISA)                                                    \
+    static int NAME##_accepts(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)            \
+    {                                                                                              \
+        return conv_accepts(&ISA, attrs, n_in, in);                                                \
+    }                                                                                              \
+    static uint64_t NAME##_items(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)         \
+    {                                                                                              \
+        return conv_items(&ISA, attrs, n_in, in);                                                  \
+    }                                                                                              \
+    static uint64_t NAME##_scratch(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)       \
+    {                                                                                              \
+        return conv_scratch(&ISA, attrs, n_in, in);                                                \
+    }                                                                                              \
+    static void NAME##_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,              \
+                           uint32_t n_out, dv_tensor *out, int32_t *scratch, uint64_t begin,       \
+                           uint64_t end)                                                           \
+    {                                                                                              \
+        conv_run(&ISA, attrs, in, out, NULL, scratch, begin, end);                                 \
+    }                                                                                              \
+    const dv_variant dv_variant_cvm_##NAME = {DV_OP_CONV2D, ISA_BIT, LABEL,                        \
+                                              NAME##_accepts, NAME##_items, NAME##_scratch,        \
+                                              NAME##_run};                                         \
+    static uint64_t NAME##_packed_size(const dv_attrs *attrs, uint32_t n_in,                       \
+                                       const dv_shape *in)                                         \
+    {                                                                                              \
+        return conv_packed_size(&ISA, attrs, n_in, in);                                            \
+    }                                                                                              \
+    static void NAME##_pack(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,             \
+                            void *packed)                                                          \
+    {                                                                                              \
+        conv_pack(&ISA, attrs, n_in, in, packed);                                                  \
+    }                                                                                              \
+    static void NAME##_run_packed(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,       \
+                                  uint32_t n_out, dv_tensor *out, const void *packed,              \
+                                  int32_t *scratch, uint64_t begin, uint64_t end)                  \
+    {                                                                                              \
+        conv_run(&ISA, attrs, in, out, packed, scratch, begin, end);                               \
+    }                                                                                              \
+    const dv_variant_packing dv_packing_cvm_##NAME = {                                             \
+        &dv_variant_cvm_##NAME, 1u << 1, NAME##_packed_size, NAME##_pack, NAME##_run_packed};
+
+CONV_VARIANT(conv2d_avx2, "avx2", DV_ISA_AVX2, isa_avx2)
+CONV_VARIANT(conv2d_vnni, "vnni", DV_ISA_VNNI, isa_vnni)
+
+#endif
