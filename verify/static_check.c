@@ -776,20 +776,7 @@ static detvm_status check_memory(reporter *r, detvm_error *err)
         free(dies);
         return dv_fail(err, DETVM_ERUNTIME, "verify: out of memory for the memory plan");
     }
-    born[m->input] = 1;
-    for (uint32_t k = 0; k < m->n_instrs; k++) {
-        const vm_instr *ins = &m->instrs[k];
-        for (uint32_t j = 0; j < ins->n_in; j++)
-            dies[ins->operands[j]] = k + 1;
-        for (uint32_t o = 0; o < ins->n_out; o++) {
-            uint32_t t = ins->operands[ins->n_in + o];
-            born[t] = k + 2;
-            if (dies[t] < k + 1)
-                dies[t] = k + 1;
-        }
-    }
-    for (uint32_t i = 0; i < m->n_outputs; i++)
-        dies[m->outputs[i]] = m->n_instrs + 1;
+    vm_lifetimes(m, born, dies);
     uint32_t n_life = 0;
     uint64_t tensor_bytes = 0;
     for (uint32_t t = 0; t < m->n_tensors; t++) {

@@ -11,6 +11,25 @@
 
 static uint64_t align64(uint64_t v) { return (v + DVM_ALIGN - 1) / DVM_ALIGN * DVM_ALIGN; }
 
+void vm_lifetimes(const detvm_module *m, uint32_t *born, uint32_t *dies)
+{
+    const uint32_t n = m->n_instrs;
+    born[m->input] = 1;
+    for (uint32_t k = 0; k < n; k++) {
+        const vm_instr *ins = &m->instrs[k];
+        for (uint32_t j = 0; j < ins->n_in; j++)
+            dies[ins->operands[j]] = k + 1;
+        for (uint32_t o = 0; o < ins->n_out; o++) {
+            uint32_t t = ins->operands[ins->n_in + o];
+            born[t] = k + 2;
+            if (dies[t] < k + 1)
+                dies[t] = k + 1;
+        }
+    }
+    for (uint32_t i = 0; i < m->n_outputs; i++)
+        dies[m->outputs[i]] = n + 1;
+}
+
 detvm_status detvm_module_memory_plan(const detvm_module *m, detvm_memory_plan *plan,
                                       detvm_error *err)
 {
@@ -30,20 +49,7 @@ detvm_status detvm_module_memory_plan(const detvm_module *m, detvm_memory_plan *
         free(delta);
         return dv_fail(err, DETVM_ERUNTIME, "memory plan: out of memory");
     }
-    born[m->input] = 1;
-    for (uint32_t k = 0; k < n; k++) {
-        const vm_instr *ins = &m->instrs[k];
-        for (uint32_t j = 0; j < ins->n_in; j++)
-            dies[ins->operands[j]] = k + 1;
-        for (uint32_t o = 0; o < ins->n_out; o++) {
-            uint32_t t = ins->operands[ins->n_in + o];
-            born[t] = k + 2;
-            if (dies[t] < k + 1)
-                dies[t] = k + 1;
-        }
-    }
-    for (uint32_t i = 0; i < m->n_outputs; i++)
-        dies[m->outputs[i]] = n + 1;
+    vm_lifetimes(m, born, dies);
     for (uint32_t t = 0; t < m->n_tensors; t++) {
         const vm_tensor *vt = &m->tensors[t];
         if (vt->storage != DVM_STORAGE_ARENA || !born[t])

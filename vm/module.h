@@ -75,6 +75,11 @@ struct detvm_module {
     uint32_t n_segments;
 };
 
+/* Each tensor's lifetime over times 0 (the start), k + 1 (instruction k) and n + 1 (the end):
+ * born[t] is 1 + the time tensor t is written (0: never), dies[t] its last time. Both arrays
+ * hold n_tensors zeroed entries (vm/liveness.c). */
+void vm_lifetimes(const detvm_module *m, uint32_t *born, uint32_t *dies);
+
 /* Device segment k of the module (k < n_segments). */
 void vm_segment(const detvm_module *m, uint32_t k, uint32_t *first, uint32_t *count,
                 uint32_t *device);
