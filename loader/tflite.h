@@ -157,6 +157,28 @@ detvm_status tfl_emit(tfl_import *ctx, const tfl_operator *op, uint32_t opcode,
 detvm_status tfl_fail(const tfl_import *ctx, const tfl_operator *op, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- PAD folding ------------------------------------------------------------------------
+ *
+ * A PAD or PADV2 (operator `pad_op`) folds into the CONV_2D or DEPTHWISE_CONV_2D that reads
+ * its output when: it pads an int8 4-D NHWC tensor on H and W only, by amounts in
+ * [0, 65535]; input and output share type and quantization; its pad value is the output's
+ * zero point (PADV2: the constant_values scalar, of the same type and quantization); its
+ * output is an activation (not a constant), is not a model output, and is read by that conv
+ * alone, as the conv's data input only. Each padded element then contributes
+ * (zero_point + input_offset) * w = 0 to the conv's sums, which is exactly what the conv's
+ * own out-of-bounds taps contribute (nothing), so the conv reading the PAD's input with the
+ * amounts added to its padding computes the same bytes. The PAD is not emitted and its
+ * output tensor does not exist in the module. Returns 1 and fills *conv_op (the reader),
+ * *source (the PAD's input tensor) and pads (top, left, bottom, right); 0 otherwise.
+ * `outputs` are the tensors the module binds as its outputs. */
+int tfl_pad_fold(const tfl_model *model, uint32_t pad_op, const int32_t *outputs,
+                 uint32_t n_outputs, int32_t *conv_op, int32_t *source, int32_t pads[4]);
+
+/* For a CONV_2D or DEPTHWISE_CONV_2D: 1 when a PAD was folded into it, with the tensor its
+ * data input reads instead (*source) and the padding to add (top, left, bottom, right). */
+int tfl_folded_pad(const tfl_import *ctx, const tfl_operator *op, int32_t *source,
+                   int32_t pads[4]);
+
 /* ---- compile-time quantization helpers (tflite_quant.c), TFLite's own formulas ---------- */
 
 /* QuantizeMultiplier: frexp, round(q * 2^31) half away from zero, 2^31 -> 2^30 with shift

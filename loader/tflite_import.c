@@ -27,6 +27,8 @@ struct tfl_import {
     int32_t rounding;
     detvm_error *err;           /* where tfl_fail writes */
     uint32_t *ir_of;            /* per TFLite tensor: its IR tensor + 1, or 0 */
+    int32_t *fold_source;       /* per operator: the tensor a folded PAD read, or -1 */
+    int32_t (*fold_pads)[4];    /* per operator: the folded PAD's top, left, bottom, right */
 };
 
 const tfl_model *tfl_ctx_model(const tfl_import *ctx) { return ctx->model; }
@@ -266,6 +268,90 @@ static int32_t writer_of(const tfl_model *model, int32_t tensor)
     return -1;
 }
 
+/* ---- PAD folding (tflite.h) ------------------------------------------------------------ */
+
+static int same_quantization(const tfl_tensor *a, const tfl_tensor *b)
+{
+    if (a->n_quant != b->n_quant)
+        return 0;
+    for (uint32_t i = 0; i < a->n_quant; i++)
+        if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
+            return 0;
+    return 1;
+}
+
+int tfl_pad_fold(const tfl_model *model, uint32_t pad_op, const int32_t *outputs,
+                 uint32_t n_outputs, int32_t *conv_op, int32_t *source, int32_t pads[4])
+{
+    if (pad_op >= model->n_operators)
+        return 0;
+    const tfl_operator *op = &model->operators[pad_op];
+    if ((op->builtin != TFL_OP_PAD && op->builtin != TFL_OP_PADV2) || op->n_outputs != 1 ||
+        op->n_inputs < 2 || op->n_inputs > (op->builtin == TFL_OP_PAD ? 2u : 3u) ||
+        op->inputs[0] < 0 || op->inputs[1] < 0)
+        return 0;
+    const int32_t t = op->outputs[0];
+    const tfl_tensor *in = &model->tensors[op->inputs[0]], *out = &model->tensors[t];
+    const tfl_tensor *paddings = &model->tensors[op->inputs[1]];
+    if (in->type != TFL_INT8 || out->type != TFL_INT8 || in->ndim != 4 || out->ndim != 4 ||
+        out->data || !same_quantization(in, out) || out->n_quant != 1 ||
+        out->zero_point[0] < -128 || out->zero_point[0] > 127)
+        return 0;
+    int32_t p[8];
+    uint32_t n;
+    if (paddings->type != TFL_INT32 || tfl_tensor_ints(paddings, p, 8, &n) != 0 || n != 8 ||
+        p[0] || p[1] || p[6] || p[7])
+        return 0;
+    for (uint32_t i = 2; i < 6; i++)
+        if (p[i] < 0 || p[i] > 65535)
+            return 0;
+    for (uint32_t i = 0; i < 4; i++)
+        if (in->dim[i] < 1 || (int64_t)out->dim[i] != (int64_t)in->dim[i] + p[2 * i] + p[2 * i + 1])
+            return 0;
+    if (op->n_inputs == 3 && op->inputs[2] >= 0) {
+        const tfl_tensor *value = &model->tensors[op->inputs[2]];
+        int32_t v;
+        if (value->type != TFL_INT8 || !same_quantization(value, out) ||
+            tfl_tensor_ints(value, &v, 1, &n) != 0 || n != 1 || v != out->zero_point[0])
+            return 0;
+    }
+    for (uint32_t k = 0; k < n_outputs; k++)
+        if (outputs[k] == t)
+            return 0;
+    for (uint32_t k = 0; k < model->n_outputs; k++)
+        if (model->outputs[k] == t)
+            return 0;
+    const int32_t reader = sole_reader(model, t);
+    if (reader < 0)
+        return 0;
+    const tfl_operator *conv = &model->operators[reader];
+    if ((conv->builtin != TFL_OP_CONV_2D && conv->builtin != TFL_OP_DEPTHWISE_CONV_2D) ||
+        conv->n_inputs < 1 || conv->inputs[0] != t || (uint32_t)reader <= pad_op)
+        return 0;
+    for (uint32_t i = 1; i < conv->n_inputs; i++)
+        if (conv->inputs[i] == t)
+            return 0;
+    *conv_op = reader;
+    *source = op->inputs[0];
+    pads[0] = p[2];     /* top */
+    pads[1] = p[4];     /* left */
+    pads[2] = p[3];     /* bottom */
+    pads[3] = p[5];     /* right */
+    return 1;
+}
+
+int tfl_folded_pad(const tfl_import *ctx, const tfl_operator *op, int32_t *source,
+                   int32_t pads[4])
+{
+    const uint32_t k = operator_index(ctx, op);
+    if (!ctx->fold_source || ctx->fold_source[k] < 0)
+        return 0;
+    *source = ctx->fold_source[k];
+    for (int i = 0; i < 4; i++)
+        pads[i] = ctx->fold_pads[k][i];
+    return 1;
+}
+
 static int is_integer_io(int32_t type)
 {
     return type == TFL_INT8 || type == TFL_UINT8 || type == TFL_INT16 || type == TFL_INT32;
@@ -368,6 +454,23 @@ static detvm_status import_graph(tfl_import *ctx, detvm_error *err)
                      model->tensors[bound[0]].name);
     if (!st)
         st = tfl_value(ctx, bound[0], &ctx->ir->input, err);
+    /* PADs that fold into the conv reading them (tfl_pad_fold) are not emitted. */
+    ctx->fold_source = malloc((model->n_operators + 1) * sizeof *ctx->fold_source);
+    ctx->fold_pads = malloc((model->n_operators + 1) * sizeof *ctx->fold_pads);
+    if (!st && (!ctx->fold_source || !ctx->fold_pads))
+        st = out_of_memory(ctx);
+    for (uint32_t k = 0; !st && k < model->n_operators; k++)
+        ctx->fold_source[k] = -1;
+    for (uint32_t k = 0; !st && k < model->n_operators; k++) {
+        int32_t conv, source, pads[4];
+        if (skip[k] ||
+            !tfl_pad_fold(model, k, bound + 1, model->n_outputs, &conv, &source, pads) ||
+            skip[conv] || ctx->fold_source[conv] >= 0)
+            continue;
+        skip[k] = 1;
+        ctx->fold_source[conv] = source;
+        memcpy(ctx->fold_pads[conv], pads, sizeof pads);
+    }
     for (uint32_t k = 0; !st && k < model->n_operators; k++) {
         const tfl_operator *op = &model->operators[k];
         if (skip[k])
@@ -420,6 +523,8 @@ detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
     if (!st)
         st = ir_emit(&m, module, module_len, err);
     free(ctx.ir_of);
+    free(ctx.fold_source);
+    free(ctx.fold_pads);
     ir_builder_free(&ctx.build);
     tfl_model_free(&model);
     return st;

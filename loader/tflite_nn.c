@@ -310,17 +310,20 @@ static detvm_status import_conv(tfl_import *ctx, const tfl_operator *op, int dep
     int32_t *shift = multiplier + n_channels;
     st = channel_multipliers(ctx, op, filter, n_channels, in, out, multiplier, shift);
 
+    /* A PAD folded into this conv (tfl_pad_fold): read its input, with its amounts added. */
+    int32_t source = op->inputs[0], folded[4] = {0, 0, 0, 0};
+    tfl_folded_pad(ctx, op, &source, folded);
     const int32_t attrs[QDW_N_ATTRS] = {
         [QC_STRIDE_H] = op->options.stride_h, [QC_STRIDE_W] = op->options.stride_w,
         [QC_DILATION_H] = op->options.dilation_h, [QC_DILATION_W] = op->options.dilation_w,
-        [QC_PAD_TOP] = w.pad_top, [QC_PAD_LEFT] = w.pad_left,
-        [QC_PAD_BOTTOM] = w.pad_bottom, [QC_PAD_RIGHT] = w.pad_right,
+        [QC_PAD_TOP] = w.pad_top + folded[0], [QC_PAD_LEFT] = w.pad_left + folded[1],
+        [QC_PAD_BOTTOM] = w.pad_bottom + folded[2], [QC_PAD_RIGHT] = w.pad_right + folded[3],
         [QC_INPUT_OFFSET] = -in.zero_point, [QC_OUTPUT_OFFSET] = out.zero_point,
         [QC_ACT_MIN] = act_min, [QC_ACT_MAX] = act_max, [QC_ROUNDING] = tfl_rounding(ctx),
         [QDW_DEPTH_MULTIPLIER] = op->options.depth_multiplier};
     uint32_t data, weights, y;
     if (st == DETVM_OK)
-        st = tfl_value(ctx, op->inputs[0], &data, err);
+        st = tfl_value(ctx, source, &data, err);
     if (st == DETVM_OK)
         st = tfl_value(ctx, op->inputs[1], &weights, err);
     if (st == DETVM_OK)

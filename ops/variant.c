@@ -15,18 +15,39 @@
 extern const dv_variant dv_variant_qconv2d_vnni, dv_variant_qconv2d_avx2;
 extern const dv_variant dv_variant_qdepthwise_conv2d_vnni, dv_variant_qdepthwise_conv2d_avx2;
 extern const dv_variant dv_variant_qfully_connected_vnni, dv_variant_qfully_connected_avx2;
+/* The TFLite QADD and QSUB variants in ops/x86/qelemwise.c. */
+extern const dv_variant dv_variant_qadd_vnni, dv_variant_qadd_avx2;
+extern const dv_variant dv_variant_qsub_vnni, dv_variant_qsub_avx2;
 
 /* The CVM variants in ops/x86/nn_conv.c and nn_dense.c. */
 extern const dv_variant dv_variant_cvm_conv2d_vnni, dv_variant_cvm_conv2d_avx2;
 extern const dv_variant dv_variant_cvm_dense_vnni, dv_variant_cvm_dense_avx2;
+
+/* The CVM element-wise and pooling variants in ops/x86/elemwise.c and pool.c. */
+extern const dv_variant dv_variant_cvm_right_shift_vnni, dv_variant_cvm_right_shift_avx2;
+extern const dv_variant dv_variant_cvm_clip_vnni, dv_variant_cvm_clip_avx2;
+extern const dv_variant dv_variant_clip_vnni, dv_variant_clip_avx2;
+extern const dv_variant dv_variant_relu_vnni, dv_variant_relu_avx2;
+extern const dv_variant dv_variant_elemwise_add_vnni, dv_variant_elemwise_add_avx2;
+extern const dv_variant dv_variant_broadcast_add_vnni, dv_variant_broadcast_add_avx2;
+extern const dv_variant dv_variant_max_pool2d_vnni, dv_variant_max_pool2d_avx2;
 
 /* Every variant; for one opcode, the better ones first (VNNI before AVX2). */
 static const dv_variant *const variants[] = {
     &dv_variant_qconv2d_vnni,           &dv_variant_qconv2d_avx2,
     &dv_variant_qdepthwise_conv2d_vnni, &dv_variant_qdepthwise_conv2d_avx2,
     &dv_variant_qfully_connected_vnni,  &dv_variant_qfully_connected_avx2,
+    &dv_variant_qadd_vnni,              &dv_variant_qadd_avx2,
+    &dv_variant_qsub_vnni,              &dv_variant_qsub_avx2,
     &dv_variant_cvm_conv2d_vnni,        &dv_variant_cvm_conv2d_avx2,
     &dv_variant_cvm_dense_vnni,         &dv_variant_cvm_dense_avx2,
+    &dv_variant_cvm_right_shift_vnni,   &dv_variant_cvm_right_shift_avx2,
+    &dv_variant_cvm_clip_vnni,          &dv_variant_cvm_clip_avx2,
+    &dv_variant_clip_vnni,              &dv_variant_clip_avx2,
+    &dv_variant_relu_vnni,              &dv_variant_relu_avx2,
+    &dv_variant_elemwise_add_vnni,      &dv_variant_elemwise_add_avx2,
+    &dv_variant_broadcast_add_vnni,     &dv_variant_broadcast_add_avx2,
+    &dv_variant_max_pool2d_vnni,        &dv_variant_max_pool2d_avx2,
 };
 #define N_VARIANTS (sizeof variants / sizeof variants[0])
 

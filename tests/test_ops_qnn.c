@@ -829,6 +829,13 @@ int32_t tfl_rounding(const tfl_import *ctx)
     return ctx->rounding;
 }
 
+/* The mock imports operators one by one: no PAD is ever folded (loader/tflite.h). */
+int tfl_folded_pad(const tfl_import *ctx, const tfl_operator *op, int32_t *source,
+                   int32_t pads[4])
+{
+    return 0;
+}
+
 detvm_status tfl_fail(const tfl_import *ctx, const tfl_operator *op, const char *fmt, ...)
 {
     va_list ap;

@@ -263,6 +263,177 @@ static void make_qfully_connected(instance *t)
     channel_vectors(t, units);
 }
 
+/* ---- CVM element-wise ops and MAX_POOL2D (ops/x86/elemwise.c, pool.c) ----------------------- */
+
+/* Any int32, the extremes and the values next to them often. */
+static int32_t draw_elem(void)
+{
+    static const int32_t odd[] = {INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1, 0, 1, -1,
+                                  127, -128, 128, -129, 1 << 30, -(1 << 30), 32767, -32768};
+    switch (rnd() % 4) {
+    case 0: return odd[rnd() % (sizeof odd / sizeof odd[0])];
+    case 1: return any32();
+    case 2: return between(-(1 << 20), 1 << 20);
+    default: return between(-300, 300);
+    }
+}
+
+/* 1-D to 4-D, sometimes spanning several work items (8192 elements each). */
+static dv_shape elem_shape(void)
+{
+    if (chance(20))
+        return shape(4, (uint32_t)between(1, 2), (uint32_t)between(1, 8), (uint32_t)between(30, 70),
+                     (uint32_t)between(30, 70));
+    dv_shape s = shape((uint32_t)between(1, 4), 1, 1, 1, 1);
+    for (uint32_t i = 0; i < s.ndim; i++)
+        s.dim[i] = (uint32_t)between(1, chance(50) ? 9 : 40);
+    return s;
+}
+
+static void elem_inputs(instance *t, uint32_t n_in)
+{
+    t->n_in = n_in;
+    t->in_shape[0] = elem_shape();
+    for (uint32_t i = 0; i < n_in; i++) {
+        if (i)
+            t->in_shape[i] = t->in_shape[0];
+        t->in_data[i] = alloc_for(&t->in_shape[i]);
+        const size_t n = (size_t)dv_shape_size(&t->in_shape[i]);
+        for (size_t k = 0; k < n; k++)
+            t->in_data[i][k] = draw_elem();
+    }
+}
+
+static int32_t draw_precision(void)
+{
+    return chance(25) ? (chance(50) ? 1 : 32) : between(1, 32);
+}
+
+static void make_cvm_right_shift(instance *t)
+{
+    t->n_attrs = 2;
+    t->attrs[0] = draw_precision();
+    t->attrs[1] = chance(20) ? (chance(50) ? 1 : between(31, 32)) : between(1, 32);
+    elem_inputs(t, 1);
+}
+
+static void make_cvm_clip(instance *t)
+{
+    t->n_attrs = 1;
+    t->attrs[0] = draw_precision();
+    elem_inputs(t, 1);
+}
+
+static void make_clip(instance *t)
+{
+    static const int32_t odd[] = {-INT32_MAX, INT32_MAX, 0, -1, 1, 127, -128};
+    t->n_attrs = 2;
+    do {
+        for (int i = 0; i < 2; i++)
+            t->attrs[i] = chance(30) ? odd[rnd() % (sizeof odd / sizeof odd[0])]
+                                     : (chance(50) ? between(-1000, 1000) : any32());
+        if (t->attrs[0] > t->attrs[1]) {
+            int32_t swap = t->attrs[0];
+            t->attrs[0] = t->attrs[1];
+            t->attrs[1] = swap;
+        }
+    } while (t->attrs[0] == t->attrs[1] || t->attrs[0] == INT32_MIN);
+    elem_inputs(t, 1);
+}
+
+static void make_relu(instance *t)
+{
+    t->n_attrs = 0;
+    elem_inputs(t, 1);
+}
+
+static void make_elemwise_add(instance *t)
+{
+    t->n_attrs = 0;
+    elem_inputs(t, 2);
+}
+
+/* Mostly equal shapes (the variant's case), sometimes a broadcast it declines. */
+static void make_broadcast_add(instance *t)
+{
+    t->n_attrs = 0;
+    elem_inputs(t, 2);
+    if (chance(15)) {
+        free(t->in_data[1]);
+        dv_shape *b = &t->in_shape[1];
+        b->dim[rnd() % b->ndim] = 1;
+        t->in_data[1] = alloc_for(b);
+        for (size_t k = 0; k < (size_t)dv_shape_size(b); k++)
+            t->in_data[1][k] = draw_elem();
+    }
+}
+
+static void make_max_pool2d(instance *t)
+{
+    int32_t *a = t->attrs;
+    t->n_attrs = 9;
+    if (chance(40)) {
+        const int32_t resnet[9] = {3, 3, 2, 2, 1, 1, 1, 1, 0};
+        memcpy(a, resnet, sizeof resnet);
+    } else {
+        a[0] = between(1, 4);
+        a[1] = between(1, 4);
+        a[2] = between(1, 4);
+        a[3] = between(1, 4);
+        for (int i = 4; i < 8; i++)
+            a[i] = chance(40) ? 0 : between(0, 3);
+    }
+    a[8] = chance(30);
+    t->n_in = 1;
+    t->in_shape[0] = shape(4, (uint32_t)between(1, 2), (uint32_t)between(1, 5),
+                           (uint32_t)between(1, 24),
+                           (uint32_t)(chance(20) ? between(100, 130) : between(1, 40)));
+    t->in_data[0] = alloc_for(&t->in_shape[0]);
+    const size_t n = (size_t)dv_shape_size(&t->in_shape[0]);
+    for (size_t k = 0; k < n; k++)
+        t->in_data[0][k] = draw_elem();
+}
+
+/* QADD and QSUB (13 attrs, ops/qelemwise.c): mostly two inputs of one shape, sometimes a
+ * broadcasting pair (which the variants decline); sizes from a few elements to several work
+ * items, multipliers and shifts from TFLite's range and its edges, both roundings. */
+static void make_qaddsub(instance *t)
+{
+    static const int32_t odd_shift[] = {-31, -30, -1, 0};
+    const uint32_t ndim = (uint32_t)between(1, 4);
+    const int big = chance(15);
+    t->n_attrs = 13;
+    t->n_in = 2;
+    t->in_shape[0].ndim = t->in_shape[1].ndim = ndim;
+    for (uint32_t i = 0; i < ndim; i++) {
+        const uint32_t d = (uint32_t)(big && i + 1 == ndim ? between(200, 3000) : between(1, 9));
+        t->in_shape[0].dim[i] = t->in_shape[1].dim[i] = d;
+        if (chance(10))   /* broadcasting: declined by the variants */
+            t->in_shape[chance(50)].dim[i] = 1;
+    }
+    int32_t *a = t->attrs;
+    for (int i = 0; i < 3; i++) {
+        a[3 * i + 1] = chance(10) ? (chance(50) ? 0 : INT32_MAX) : between(1 << 30, INT32_MAX);
+        a[3 * i + 2] = chance(15) ? odd_shift[rnd() % 4] : between(-31, 0);
+    }
+    a[0] = draw_offset();
+    a[3] = draw_offset();
+    a[6] = chance(60) ? 20 : between(0, 30);
+    a[9] = draw_offset();
+    int32_t lo = between(-128, 127), hi = between(-128, 127);
+    if (chance(30)) {
+        lo = chance(50) ? -128 : INT32_MIN;
+        hi = chance(50) ? 127 : INT32_MAX;
+    }
+    a[10] = lo < hi ? lo : hi;
+    a[11] = lo < hi ? hi : lo;
+    a[12] = chance(50) ? DV_ROUND_DOUBLE : DV_ROUND_SINGLE;
+    for (uint32_t i = 0; i < 2; i++) {
+        t->in_data[i] = alloc_for(&t->in_shape[i]);
+        fill(t->in_data[i], (size_t)dv_shape_size(&t->in_shape[i]), (int)(rnd() % V_COUNT));
+    }
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -276,8 +447,17 @@ static const suite suites[] = {
     {DV_OP_QCONV2D, "qconv2d", make_qconv2d, NULL},
     {DV_OP_QDEPTHWISE_CONV2D, "qdepthwise_conv2d", make_qdepthwise, NULL},
     {DV_OP_QFULLY_CONNECTED, "qfully_connected", make_qfully_connected, NULL},
+    {DV_OP_QADD, "qadd", make_qaddsub, NULL},
+    {DV_OP_QSUB, "qsub", make_qaddsub, NULL},
     {DV_OP_CONV2D, "conv2d", NULL, "tests/test_variants_nn.c"},
     {DV_OP_DENSE, "dense", NULL, "tests/test_variants_nn.c"},
+    {DV_OP_CVM_RIGHT_SHIFT, "cvm_right_shift", make_cvm_right_shift, NULL},
+    {DV_OP_CVM_CLIP, "cvm_clip", make_cvm_clip, NULL},
+    {DV_OP_CLIP, "clip", make_clip, NULL},
+    {DV_OP_RELU, "relu", make_relu, NULL},
+    {DV_OP_ELEMWISE_ADD, "elemwise_add", make_elemwise_add, NULL},
+    {DV_OP_BROADCAST_ADD, "broadcast_add", make_broadcast_add, NULL},
+    {DV_OP_MAX_POOL2D, "max_pool2d", make_max_pool2d, NULL},
 };
 
 static const suite *suite_of(uint32_t opcode)
@@ -298,6 +478,7 @@ static hal_threads *pools[MAX_THREADS + 1];   /* pools[n]: n threads (NULL for 1
 typedef struct {
     dv_tensor in[MAX_IN], out[1];
     dv_attrs attrs;
+    uint32_t n_in;
     size_t out_n;
 } bound;
 
@@ -305,6 +486,7 @@ static int bind(const instance *t, const dv_op_info *op, bound *b, int32_t *out_
 {
     b->attrs.v = t->attrs;
     b->attrs.n = t->n_attrs;
+    b->n_in = t->n_in;
     for (uint32_t i = 0; i < t->n_in; i++) {
         b->in[i].data = t->in_data[i];
         b->in[i].shape = t->in_shape[i];
@@ -336,9 +518,9 @@ static void run_parts(const dv_variant *v, const dv_variant_packing *pk, const v
             continue;
         garbage(scratch, (size_t)scratch_len + 16);
         if (packed)
-            pk->run_packed(&b->attrs, 5, b->in, 1, b->out, packed, scratch, begin, end);
+            pk->run_packed(&b->attrs, b->n_in, b->in, 1, b->out, packed, scratch, begin, end);
         else
-            v->run(&b->attrs, 5, b->in, 1, b->out, scratch, begin, end);
+            v->run(&b->attrs, b->n_in, b->in, 1, b->out, scratch, begin, end);
     }
 }
 
@@ -347,7 +529,7 @@ static void run_device(const dv_variant *v, const dv_variant_packing *pk, const 
                        const dv_op_info *op, bound *b, uint64_t items, uint64_t scratch_len,
                        uint32_t n, int32_t *scratch)
 {
-    hal_step step = {op, b->attrs, 5, 1, b->in, b->out, v, items, packed ? pk : NULL, packed};
+    hal_step step = {op, b->attrs, b->n_in, 1, b->in, b->out, v, items, packed ? pk : NULL, packed};
     const uint64_t stride = (scratch_len + 15) / 16 * 16;
     hal_segment seg = {&step, 1, NULL, NULL, NULL, pools[n], scratch, stride};
     void *handle = NULL, *tag = NULL;
