@@ -192,6 +192,8 @@ int tfl_quantize_multiplier(double real, int32_t rounding, int32_t *multiplier, 
  * TFLite. Fails on an unknown type or a bound beyond int32. */
 int tfl_activation_range(int32_t activation, float scale, int32_t zero_point, int32_t type,
                          int32_t *act_min, int32_t *act_max);
+/* Nonzero when two tensors have the same quantization (every scale and zero point). */
+int tfl_same_quantization(const tfl_tensor *a, const tfl_tensor *b);
 /* The type's integer range: int8 [-128, 127], uint8 [0, 255], int16 [-32768, 32767],
  * int32; returns -1 for other types. */
 int tfl_type_range(int32_t type, int32_t *min, int32_t *max);

@@ -270,16 +270,6 @@ static int32_t writer_of(const tfl_model *model, int32_t tensor)
 
 /* ---- PAD folding (tflite.h) ------------------------------------------------------------ */
 
-static int same_quantization(const tfl_tensor *a, const tfl_tensor *b)
-{
-    if (a->n_quant != b->n_quant)
-        return 0;
-    for (uint32_t i = 0; i < a->n_quant; i++)
-        if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-            return 0;
-    return 1;
-}
-
 int tfl_pad_fold(const tfl_model *model, uint32_t pad_op, const int32_t *outputs,
                  uint32_t n_outputs, int32_t *conv_op, int32_t *source, int32_t pads[4])
 {
@@ -294,7 +284,7 @@ int tfl_pad_fold(const tfl_model *model, uint32_t pad_op, const int32_t *outputs
     const tfl_tensor *in = &model->tensors[op->inputs[0]], *out = &model->tensors[t];
     const tfl_tensor *paddings = &model->tensors[op->inputs[1]];
     if (in->type != TFL_INT8 || out->type != TFL_INT8 || in->ndim != 4 || out->ndim != 4 ||
-        out->data || !same_quantization(in, out) || out->n_quant != 1 ||
+        out->data || !tfl_same_quantization(in, out) || out->n_quant != 1 ||
         out->zero_point[0] < -128 || out->zero_point[0] > 127)
         return 0;
     int32_t p[8];
@@ -311,7 +301,7 @@ int tfl_pad_fold(const tfl_model *model, uint32_t pad_op, const int32_t *outputs
     if (op->n_inputs == 3 && op->inputs[2] >= 0) {
         const tfl_tensor *value = &model->tensors[op->inputs[2]];
         int32_t v;
-        if (value->type != TFL_INT8 || !same_quantization(value, out) ||
+        if (value->type != TFL_INT8 || !tfl_same_quantization(value, out) ||
             tfl_tensor_ints(value, &v, 1, &n) != 0 || n != 1 || v != out->zero_point[0])
             return 0;
     }

@@ -91,3 +91,13 @@ int tfl_activation_range(int32_t activation, float scale, int32_t zero_point, in
         return 0;
     }
 }
+
+int tfl_same_quantization(const tfl_tensor *a, const tfl_tensor *b)
+{
+    if (a->n_quant != b->n_quant)
+        return 0;
+    for (uint32_t i = 0; i < a->n_quant; i++)
+        if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
+            return 0;
+    return 1;
+}

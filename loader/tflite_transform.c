@@ -6,16 +6,6 @@
 
 #include "tflite.h"
 
-static int same_quantization(const tfl_tensor *a, const tfl_tensor *b)
-{
-    if (a->n_quant != b->n_quant)
-        return 0;
-    for (uint32_t i = 0; i < a->n_quant; i++)
-        if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-            return 0;
-    return 1;
-}
-
 /* Checks the operator's arity and gives the IR tensors of input 0 and output 0. */
 static detvm_status data_and_output(tfl_import *ctx, const tfl_operator *op, uint32_t min_in,
                                     uint32_t max_in, uint32_t *x, uint32_t *y, detvm_error *err)
@@ -50,7 +40,7 @@ static detvm_status import_reshape_like(tfl_import *ctx, const tfl_operator *op,
     detvm_status st = data_and_output(ctx, op, 1, max_in, &x, &y, err);
     if (st)
         return st;
-    if (!same_quantization(tfl_input(ctx, op, 0), tfl_output(ctx, op, 0)))
+    if (!tfl_same_quantization(tfl_input(ctx, op, 0), tfl_output(ctx, op, 0)))
         return tfl_fail(ctx, op, "input and output quantization differ");
     return emit_reshape(ctx, op, x, y, err);
 }
@@ -80,7 +70,7 @@ detvm_status tfl_import_concatenation(tfl_import *ctx, const tfl_operator *op,
         const tfl_tensor *t = tfl_input(ctx, op, i);
         if (!t)
             return tfl_fail(ctx, op, "input %u is missing", i);
-        if (t->type != out->type || !same_quantization(t, out))
+        if (t->type != out->type || !tfl_same_quantization(t, out))
             return tfl_fail(ctx, op, "input %u: type or quantization differs from the output's",
                             i);
         detvm_status st = tfl_value(ctx, op->inputs[i], &in[i], err);
@@ -108,7 +98,7 @@ detvm_status tfl_import_pad(tfl_import *ctx, const tfl_operator *op, detvm_error
         return st;
     const tfl_tensor *in = tfl_input(ctx, op, 0), *out = tfl_output(ctx, op, 0);
     const tfl_tensor *paddings = tfl_input(ctx, op, 1), *value = tfl_input(ctx, op, 2);
-    if (!same_quantization(in, out))
+    if (!tfl_same_quantization(in, out))
         return tfl_fail(ctx, op, "input and output quantization differ");
     int32_t pads[2 * DV_MAX_NDIM];
     uint32_t n, rank = in->ndim ? in->ndim : 1;
@@ -119,7 +109,7 @@ detvm_status tfl_import_pad(tfl_import *ctx, const tfl_operator *op, detvm_error
     if (value) {
         if (value->type != in->type)
             return tfl_fail(ctx, op, "constant_values: type differs from the input's");
-        if (!same_quantization(value, out))
+        if (!tfl_same_quantization(value, out))
             return tfl_fail(ctx, op, "constant_values: quantization differs from the output's");
         if (tfl_tensor_ints(value, attrs, 1, &n) != 0 || n != 1)
             return tfl_fail(ctx, op, "constant_values: must hold one value");
@@ -144,7 +134,7 @@ detvm_status tfl_import_transpose(tfl_import *ctx, const tfl_operator *op, detvm
     detvm_status st = data_and_output(ctx, op, 2, 2, &x, &y, err);
     if (st)
         return st;
-    if (!same_quantization(tfl_input(ctx, op, 0), tfl_output(ctx, op, 0)))
+    if (!tfl_same_quantization(tfl_input(ctx, op, 0), tfl_output(ctx, op, 0)))
         return tfl_fail(ctx, op, "input and output quantization differ");
     int32_t perm[DV_MAX_NDIM];
     uint32_t n;
@@ -206,7 +196,7 @@ detvm_status tfl_import_strided_slice(tfl_import *ctx, const tfl_operator *op,
     if (st)
         return st;
     const tfl_tensor *in = tfl_input(ctx, op, 0);
-    if (!same_quantization(in, tfl_output(ctx, op, 0)))
+    if (!tfl_same_quantization(in, tfl_output(ctx, op, 0)))
         return tfl_fail(ctx, op, "input and output quantization differ");
     const tfl_options *o = &op->options;
     if (o->ellipsis_mask || o->new_axis_mask)

@@ -25,19 +25,9 @@
 
 #define CHUNK 2048
 
-static int same_shape(const dv_shape *a, const dv_shape *b)
-{
-    if (a->ndim != b->ndim)
-        return 0;
-    for (uint32_t i = 0; i < a->ndim; i++)
-        if (a->dim[i] != b->dim[i])
-            return 0;
-    return 1;
-}
-
 static int accepts(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)
 {
-    return n_in == 2 && attrs->n == 13 && same_shape(&in[0], &in[1]);
+    return n_in == 2 && attrs->n == 13 && dv_shape_equal(&in[0], &in[1]);
 }
 
 static uint64_t items(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)
