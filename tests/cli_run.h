@@ -11,6 +11,21 @@
 static char detvm[1024];   /* the binary */
 static char tmp_dir[1024]; /* every output of the tests, removed at the end */
 
+static inline int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* One line, ending in a newline, that starts with "detvm": how every error is reported. */
+static inline int one_line_message(const char *s)
+{
+    size_t n = strlen(s);
+    return count_lines(s) == 1 && n > 0 && s[n - 1] == '\n' && strncmp(s, "detvm", 5) == 0;
+}
+
 /* What one command did: exit status (-1 when it did not exit normally), stdout, stderr. */
 typedef struct {
     int status;

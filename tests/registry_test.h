@@ -262,14 +262,5 @@ static inline int contains(const char *haystack, const char *needle)
     return haystack && strstr(haystack, needle) != NULL;
 }
 
-/* One line, ending in a newline, that starts with "detvm". */
-static inline int one_line(const char *s)
-{
-    size_t n = strlen(s);
-    int lines = 0;
-    for (size_t i = 0; i < n; i++)
-        lines += s[i] == '\n';
-    return lines == 1 && n > 0 && s[n - 1] == '\n' && strncmp(s, "detvm", 5) == 0;
-}
 
 #endif

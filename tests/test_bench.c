@@ -15,20 +15,6 @@
 #define INPUT "fixtures/cvm/chain_23/input.bin"
 #define TFLITE "fixtures/tflite/hello_world_int8/model.tflite"
 
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-static int one_line_message(const char *s)
-{
-    size_t n = strlen(s);
-    return count_lines(s) == 1 && n > 0 && s[n - 1] == '\n' && strncmp(s, "detvm", 5) == 0;
-}
-
 /* The module's MACs and memory plan, through the library. */
 static int library_figures(const char *model, const char *params, uint64_t *macs,
                            detvm_memory_plan *plan)

@@ -20,21 +20,6 @@
 #define EXPECTED FIXTURE "/expected.bin"
 #define FIXTURE_TFLITE "fixtures/tflite/hello_world_int8"
 
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-/* One line, ending in a newline, that starts with "detvm". */
-static int one_line_message(const char *s)
-{
-    size_t n = strlen(s);
-    return count_lines(s) == 1 && n > 0 && s[n - 1] == '\n' && strncmp(s, "detvm", 5) == 0;
-}
-
 static int file_exists(const char *path)
 {
     struct stat st;

@@ -403,13 +403,6 @@ static void test_hostile(void)
 
 
 /* One line on stderr, starting with "detvm". */
-static int one_line_message(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && s[n - 1] == '\n' && strchr(s, '\n') == s + n - 1 &&
-           starts_with(s, "detvm");
-}
-
 static int file_exists(const char *path)
 {
     struct stat st;

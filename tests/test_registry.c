@@ -298,10 +298,10 @@ static void test_add(void)
           "add --json: %s", cr.out);
     json_decref(doc);
     CLI(&cr, "registry", "add", CHAIN_SYMBOL, CHAIN_PARAMS, "--registry", db);
-    CHECK(cr.status == 1 && one_line(cr.err) && contains(cr.err, "--name"), "%s", cr.err);
+    CHECK(cr.status == 1 && one_line_message(cr.err) && contains(cr.err, "--name"), "%s", cr.err);
     CLI(&cr, "registry", "add", CHAIN_SYMBOL, CHAIN_PARAMS, "--name", "x", "--since", "1d",
         "--registry", db);
-    CHECK(cr.status == 1 && one_line(cr.err) && contains(cr.err, "--since"), "%s", cr.err);
+    CHECK(cr.status == 1 && one_line_message(cr.err) && contains(cr.err, "--since"), "%s", cr.err);
     free_result(&cr);
 }
 
@@ -413,15 +413,15 @@ static void test_list_show_export_rm(void)
     free(got);
     CLI(&r, "registry", "export", "nope@1", "-o", out, "--registry", db);
     got = read_file(out, &out_len);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "no model nope@1"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "no model nope@1"), "%s", r.err);
     CHECK(got && out_len == blob_len, "a failed export leaves the old file as it was");
     free(got);
     char missing[1200];
     tmp_path(missing, sizeof missing, "no/such/dir/x.dvm");
     CLI(&r, "registry", "export", "chain@1", "-o", missing, "--registry", db);
-    CHECK(r.status == 2 && one_line(r.err), "%s", r.err);
+    CHECK(r.status == 2 && one_line_message(r.err), "%s", r.err);
     CLI(&r, "registry", "export", "chain@1", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "export without -o");
+    CHECK(r.status == 1 && one_line_message(r.err), "export without -o");
 
     /* rm */
     CLI(&r, "registry", "rm", "chain@1", "--registry", db);
@@ -430,17 +430,17 @@ static void test_list_show_export_rm(void)
     CHECK(sql_int(db, "SELECT count(*) FROM model_tags", -1) == 0, "its tags go with it");
     CHECK(sql_int(db, "SELECT count(*) FROM modules", -1) == 2, "chain@2 still holds the module");
     CLI(&r, "registry", "rm", "chain@1", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "no model chain@1"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "no model chain@1"), "%s", r.err);
     CLI(&r, "registry", "rm", "chain", "--registry", db);
     CHECK(r.status == 0, "%s", r.err);
     CHECK(sql_int(db, "SELECT count(*) FROM modules", -1) == 1, "an unused module goes");
     CHECK(sql_int(db, "SELECT count(*) FROM model_sources", -1) == 1, "so do the sources");
     CLI(&r, "registry", "rm", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err));
+    CHECK(r.status == 1 && one_line_message(r.err));
     CLI(&r, "registry", "frobnicate", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "frobnicate"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "frobnicate"), "%s", r.err);
     CLI(&r, "registry", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err), "%s", r.err);
     CLI(&r, "registry", "check", "--registry", db);
     CHECK(r.status == 0 && contains(r.out, ": ok"), "%s %s", r.out, r.err);
     free_result(&r);
@@ -505,13 +505,13 @@ static void test_trust(void)
         unlink(out);
         unlink(y);
         cli_shell(&r, line);
-        CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "plain@1 is not signed"),
+        CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "plain@1 is not signed"),
               "%s: %s", loads[i][0], r.err);
         CHECK(access(out, F_OK) != 0 && access(y, F_OK) != 0, "no file written");
     }
     CLI(&r, "run", "registry:signed", "-i", CHAIN_INPUT, "-o", y, "--registry", db,
         "--require-signed");
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "not trusted"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "not trusted"), "%s", r.err);
     CLI(&r, "run", "registry:signed", "-i", CHAIN_INPUT, "-o", y, "--registry", db,
         "--require-signed", "--trust", p2);
     CHECK(r.status == 1 && contains(r.err, "not trusted"), "another key: %s", r.err);
@@ -520,10 +520,10 @@ static void test_trust(void)
     CHECK(r.status == 0 && same_file(y, CHAIN_EXPECTED), "--trust k1: %s", r.err);
     CLI(&r, "run", "registry:signed", "-i", CHAIN_INPUT, "-o", y, "--registry", db,
         "--require-signed", "--trust", k1);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "public key is needed"),
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "public key is needed"),
           "a secret key as --trust: %s", r.err);
     CLI(&r, "run", "registry:signed", CHAIN_PARAMS, "-i", CHAIN_INPUT, "-o", y, "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "a registry model takes no params: %s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err), "a registry model takes no params: %s", r.err);
 
     /* the registry's list of trusted keys */
     CLI(&r, "registry", "trust", "add", p1, "--registry", db);
@@ -560,22 +560,22 @@ static void test_trust(void)
     CLI(&r, "registry", "trust", "rm", p1, "--registry", db);
     CHECK(r.status == 0, "%s", r.err);
     CLI(&r, "registry", "trust", "rm", p1, "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "not in the trusted list"), "%s",
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "not in the trusted list"), "%s",
           r.err);
     CLI(&r, "run", "registry:signed", "-i", CHAIN_INPUT, "-o", y, "--registry", db,
         "--require-signed");
     CHECK(r.status == 1, "no longer trusted");
     CLI(&r, "registry", "sign", "plain", "--key", p2, "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "secret key is needed"), "%s",
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "secret key is needed"), "%s",
           r.err);
     CLI(&r, "registry", "sign", "plain", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "sign without --key");
+    CHECK(r.status == 1 && one_line_message(r.err), "sign without --key");
 
     /* a signature that does not verify is refused even without the policy */
     sig[5] ^= 1;
     sql_set_blob(db, "UPDATE models SET signature = ? WHERE name = 'signed'", sig, 64);
     CLI(&r, "run", "registry:signed", "-i", CHAIN_INPUT, "-o", y, "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "signature does not verify"),
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "signature does not verify"),
           "%s", r.err);
     CLI(&r, "registry", "show", "signed", "--json", "--registry", db);
     json_t *m = json_loads(r.out, 0, NULL);
@@ -615,13 +615,13 @@ static void test_bad_refs(void)
         CHECK(detvm_registry_model(reg, bad[i], &rec, &err) == DETVM_EINVALID,
               "\"%s\" refused", bad[i]);
         CLI(&r, "registry", "show", bad[i], "--registry", db);
-        CHECK(r.status == 1 && one_line(r.err), "show \"%s\": %s", bad[i], r.err);
+        CHECK(r.status == 1 && one_line_message(r.err), "show \"%s\": %s", bad[i], r.err);
         char ref[400];
         snprintf(ref, sizeof ref, "registry:%s", bad[i]);
         char y[1100];
         tmp_path(y, sizeof y, "refs.out");
         CLI(&r, "run", ref, "-i", CHAIN_INPUT, "-o", y, "--registry", db);
-        CHECK(r.status == 1 && one_line(r.err), "run \"%s\": %s", ref, r.err);
+        CHECK(r.status == 1 && one_line_message(r.err), "run \"%s\": %s", ref, r.err);
     }
     CLI(&r, "registry", "show", "ok@2", "--registry", db);
     CHECK(r.status == 1 && contains(r.err, "no model ok@2"), "%s", r.err);
@@ -684,16 +684,16 @@ static void test_not_registries(void)
         const char *cmds[][3] = {{"list", NULL}, {"check", NULL}, {"runs", NULL}};
         for (int c = 0; c < 3; c++) {
             CLI(&r, "registry", cmds[c][0], "--registry", path);
-            CHECK(r.status == 1 && one_line(r.err) && contains(r.err, files[i].expect),
+            CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, files[i].expect),
                   "%s %s: %s", files[i].name, cmds[c][0], r.err);
         }
         CLI(&r, "audit", "--all", "--registry", path);
-        CHECK(r.status == 1 && one_line(r.err), "audit: %s", r.err);
+        CHECK(r.status == 1 && one_line_message(r.err), "audit: %s", r.err);
         char y[1100];
         tmp_path(y, sizeof y, "not_registries.out");
         CLI(&r, "run", CHAIN_SYMBOL, CHAIN_PARAMS, "-i", CHAIN_INPUT, "-o", y, "--record",
             "--registry", path);
-        CHECK(r.status == 1 && one_line(r.err), "run --record into a non-registry: %s", r.err);
+        CHECK(r.status == 1 && one_line_message(r.err), "run --record into a non-registry: %s", r.err);
         CLI(&r, "registry", "add", CHAIN_SYMBOL, CHAIN_PARAMS, "--name", "x", "--registry", path);
         size_t n = 0;
         uint8_t *after = read_file(path, &n);
@@ -716,7 +716,7 @@ static void test_not_registries(void)
     uint8_t *before = read_file(path, &n0);
     CLI(&r, "registry", "add", CHAIN_SYMBOL, CHAIN_PARAMS, "--name", "x", "--registry", path);
     uint8_t *after = read_file(path, &n1);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "another program"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "another program"), "%s", r.err);
     CHECK(before && after && n0 == n1 && memcmp(before, after, n0) == 0, "foreign.db untouched");
     free(before);
     free(after);
@@ -730,14 +730,14 @@ static void test_not_registries(void)
     CHECK(r.status == 0, "%s", r.err);
     sql_exec(path, "PRAGMA user_version = 99");
     CLI(&r, "registry", "add", CHAIN_SYMBOL, CHAIN_PARAMS, "--name", "x", "--registry", path);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "schema version 99"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "schema version 99"), "%s", r.err);
     CHECK(sql_int(path, "PRAGMA user_version", 0) == 99 &&
           sql_int(path, "SELECT count(*) FROM models", -1) == 0, "left as it was");
 
     /* a folder, an empty file (a new registry), a path through a file */
     tmp_path(path, sizeof path, "");
     CLI(&r, "registry", "list", "--registry", path);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "not a regular file"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "not a regular file"), "%s", r.err);
     tmp_path(path, sizeof path, "empty.db");
     fclose(fopen(path, "wb"));
     CLI(&r, "registry", "list", "--registry", path);
@@ -746,9 +746,9 @@ static void test_not_registries(void)
     char through[1200];
     snprintf(through, sizeof through, "%s/inner.db", path);
     CLI(&r, "registry", "list", "--registry", through);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "not a folder"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "not a folder"), "%s", r.err);
     CLI(&r, "registry", "list", "--registry", "");
-    CHECK(r.status == 1 && one_line(r.err), "an empty path: %s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err), "an empty path: %s", r.err);
     free_result(&r);
 }
 
@@ -801,7 +801,7 @@ static void test_corrupt(void)
             cli_shell(&r, line);
             CHECK(r.status >= 0 && r.status <= 2, "corruption %d, %s %s: exit %d", how,
                   cmds[c][0], cmds[c][1], r.status);
-            CHECK(r.err[0] == 0 || one_line(r.err), "corruption %d, %s %s: %s", how, cmds[c][0],
+            CHECK(r.err[0] == 0 || one_line_message(r.err), "corruption %d, %s %s: %s", how, cmds[c][0],
                   cmds[c][1], r.err);
             if (c == 0)
                 CHECK(r.status != 0, "check finds corruption %d: %s", how, r.out);
@@ -847,11 +847,11 @@ static void test_hostile_module(void)
         }
         sql_set_blob(db, "UPDATE modules SET bytes = ?", bad, len);
         CLI(&r, "registry", "export", "chain", "-o", y, "--registry", db);
-        CHECK(r.status == 1 && one_line(r.err) && contains(r.err, expect), "variant %d: %s",
+        CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, expect), "variant %d: %s",
               variant, r.err);
         CHECK(access(y, F_OK) != 0, "variant %d: nothing exported", variant);
         CLI(&r, "run", "registry:chain", "-i", CHAIN_INPUT, "-o", y, "--registry", db);
-        CHECK(r.status == 1 && one_line(r.err) && contains(r.err, expect), "variant %d: %s",
+        CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, expect), "variant %d: %s",
               variant, r.err);
         CLI(&r, "registry", "check", "--registry", db);
         CHECK(r.status == 1 && contains(r.out, expect), "variant %d: %s", variant, r.out);
@@ -872,7 +872,7 @@ static void test_hostile_module(void)
           "%s", r.out);
     json_decref(doc);
     CLI(&r, "registry", "show", "ghost", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err), "%s", r.err);
     free(good);
     free_result(&r);
 }

@@ -274,11 +274,11 @@ static void test_record_cli(const char *db, const char *key, const char *pub)
         "--registry", db);
     CHECK(r.status == 1, "float-io with the int8 input's length is refused");
     CLI(&r, "run", HELLO_MODEL, "-i", HELLO_INPUT, "-o", y, "--store-input", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "--record"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "--record"), "%s", r.err);
     CLI(&r, "run", HELLO_MODEL, "-i", HELLO_INPUT, "-o", y, "--key", key);
-    CHECK(r.status == 1 && one_line(r.err), "--key alone: %s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err), "--key alone: %s", r.err);
     CLI(&r, "run", HELLO_MODEL, "-i", CHAIN_INPUT, "-o", y, "--record", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "wrong input length: %s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err), "wrong input length: %s", r.err);
     CHECK(sql_int(db, "SELECT count(*) FROM runs", 0) == 3, "no record of refused runs");
 
     /* the stored receipt, given back, verifies with the registry's key and reruns */
@@ -293,9 +293,9 @@ static void test_record_cli(const char *db, const char *key, const char *pub)
     CLI(&r, "receipt", "verify", receipt, "--pub", pub);
     CHECK(r.status == 0, "run 2 signed with --key: %s", r.out);
     CLI(&r, "registry", "receipt", "9", "-o", receipt, "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "no run 9"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "no run 9"), "%s", r.err);
     CLI(&r, "registry", "receipt", "x", "-o", receipt, "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err), "%s", r.err);
 
     /* registry runs */
     CLI(&r, "registry", "runs", "--json", "--registry", db);
@@ -341,18 +341,18 @@ static void test_record_cli(const char *db, const char *key, const char *pub)
                                "", "2999-01-01", "@9000000001", "2024-01-01T10:00:00+02"};
     for (int i = 0; i < 10; i++) {
         CLI(&r, "registry", "runs", "--since", since_bad[i], "--registry", db);
-        CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "--since"), "--since %s: %s",
+        CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "--since"), "--since %s: %s",
               since_bad[i], r.err);
     }
     CLI(&r, "registry", "runs", "--limit", "0", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "--limit 0");
+    CHECK(r.status == 1 && one_line_message(r.err), "--limit 0");
     CLI(&r, "registry", "runs", "--run", "2", "--registry", db);
     CHECK(r.status == 0 && contains(r.out, "secure") && !contains(r.out, "hello"), "%s", r.out);
     CLI(&r, "registry", "runs", "--registry", db);
     CHECK(r.status == 0 && contains(r.out, "chain@1") && contains(r.out, "hash only"), "%s",
           r.out);
     CLI(&r, "registry", "runs", "--name", "x", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "--name"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "--name"), "%s", r.err);
     free_result(&r);
 }
 
@@ -398,7 +398,7 @@ static void test_audit(const char *db)
     CHECK(r.status == 1 && contains(r.err, "no stored input"), "explicit run without input: %s",
           r.err);
     CLI(&r, "audit", "--run", "70", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "no run 70"), "%s", r.err);
+    CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "no run 70"), "%s", r.err);
     const char *bad[][3] = {{"--all", "--run", "1"}, {"--shard", "1/2", NULL},
                             {"--run", "0", NULL},    {"--run", "x", NULL},
                             {"--all", "--bogus", NULL}, {"--all", "extra", NULL}};
@@ -407,10 +407,10 @@ static void test_audit(const char *db)
             CLI(&r, "audit", bad[i][0], bad[i][1], bad[i][2], "--registry", db);
         else
             CLI(&r, "audit", bad[i][0], bad[i][1], "--registry", db);
-        CHECK(r.status == 1 && one_line(r.err), "audit %s %s: %s", bad[i][0], bad[i][1], r.err);
+        CHECK(r.status == 1 && one_line_message(r.err), "audit %s %s: %s", bad[i][0], bad[i][1], r.err);
     }
     CLI(&r, "audit", "--registry", db);
-    CHECK(r.status == 1 && one_line(r.err), "no selection");
+    CHECK(r.status == 1 && one_line_message(r.err), "no selection");
 
     /* the layers, from detvm info, to name the diverging step */
     CLI(&r, "info", CHAIN_SYMBOL, CHAIN_PARAMS, "--json");
@@ -557,7 +557,7 @@ static void test_shards(const char *db)
     const char *bad[] = {"0/2", "3/2", "1/0", "x", "1/", "/2", "-1/2", "1/2/3", "1/99999999999"};
     for (int i = 0; i < 9; i++) {
         CLI(&r, "audit", "--all", "--shard", bad[i], "--registry", db);
-        CHECK(r.status == 1 && one_line(r.err) && contains(r.err, "--shard"), "--shard %s: %s",
+        CHECK(r.status == 1 && one_line_message(r.err) && contains(r.err, "--shard"), "--shard %s: %s",
               bad[i], r.err);
     }
     /* the API refuses what the command would not pass */
