@@ -2003,6 +2003,39 @@ static void test_meta_attacks(void)
                  WHAT("META rounding %u", roundings[v]));
         try_meta(DVM_META_ROUNDING, raw, 3, 1, WHAT("META rounding %u in 3 bytes", roundings[v]));
     }
+    /* device segments: (first, count, device) records; a valid k210 segment over instructions
+     * the device does not take simply runs on the CPU */
+    const struct {
+        uint32_t n, first[2], count[2], device[2], len_delta;
+        int bad;
+        const char *what;
+    } segments[] = {
+        {0, {0}, {0}, {0}, 0, 0, "no segments"},
+        {1, {0}, {1}, {1}, 0, 0, "one k210 segment of one instruction"},
+        {1, {0}, {n_instrs}, {1}, 0, 0, "one k210 segment over the whole code"},
+        {2, {0, 2}, {1, 3}, {1, 1}, 0, 0, "two k210 segments"},
+        {1, {0}, {1}, {0}, 0, 1, "a segment for the CPU"},
+        {1, {0}, {1}, {2}, 0, 1, "a segment for device 2"},
+        {1, {0}, {1}, {UINT32_MAX}, 0, 1, "a segment for device 2^32-1"},
+        {1, {0}, {0}, {1}, 0, 1, "an empty segment"},
+        {1, {1}, {n_instrs}, {1}, 0, 1, "a segment past the code"},
+        {1, {UINT32_MAX}, {2}, {1}, 0, 1, "a segment whose end wraps"},
+        {2, {2, 0}, {1, 1}, {1, 1}, 0, 1, "segments out of order"},
+        {2, {0, 1}, {2, 2}, {1, 1}, 0, 1, "overlapping segments"},
+        {1, {0}, {1}, {1}, 4, 1, "a segment record with 4 extra bytes"},
+        {2, {0, 2}, {1, 1}, {1, 1}, (uint32_t)-12, 1, "a count above the records"},
+    };
+    for (size_t v = 0; v < sizeof segments / sizeof segments[0]; v++) {
+        uint8_t rec[4 + 3 * 4 * 2 + 4] = {0};
+        dvm_put_u32(rec, segments[v].n);
+        for (uint32_t i = 0; i < segments[v].n; i++) {
+            dvm_put_u32(rec + 4 + 12 * i, segments[v].first[i]);
+            dvm_put_u32(rec + 8 + 12 * i, segments[v].count[i]);
+            dvm_put_u32(rec + 12 + 12 * i, segments[v].device[i]);
+        }
+        try_meta(DVM_META_SEGMENTS, rec, 4 + 12 * segments[v].n + segments[v].len_delta,
+                 segments[v].bad, WHAT("META %s", segments[v].what));
+    }
     TALLY_CHECK("META attacks");
 }
 
