@@ -1,12 +1,9 @@
 /* The command's output: files written whole, JSON printed. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "../loader/files.h"
+#include "detvm.h"
 #include "io.h"
 
 int io_write_file(const char *path, const void *data, size_t len)
@@ -20,18 +17,11 @@ int io_write_file_mode(const char *path, const void *data, size_t len, unsigned 
      * byte is written, so a secret is never readable by others even for a moment. */
     mode_t mask = umask(0);
     umask(mask);
-    char *tmp = dv_write_temp_file(path, data, len, (unsigned)((mode_t)mode & 0777 & ~mask));
-    if (!tmp) {
-        fprintf(stderr, "detvm: %s: %s\n", path, strerror(errno));
+    detvm_error err = {0};
+    if (detvm_write_file(path, data, len, (unsigned)((mode_t)mode & 0777 & ~mask), 0, &err)) {
+        fprintf(stderr, "detvm: %s\n", err.message);
         return -1;
     }
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "detvm: %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
     return 0;
 }
 

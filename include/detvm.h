@@ -87,6 +87,14 @@ detvm_status detvm_compile_kmodel(const uint8_t *kmodel, size_t kmodel_len,
 /* Reads a whole file into malloc'd bytes (with a NUL after them, which len leaves out). */
 detvm_status detvm_read_file(const char *path, uint8_t **data, size_t *len, detvm_error *err);
 
+/* Writes a whole file or nothing: the bytes go to a temporary file beside `path` whose
+ * permission bits are `mode` before any byte is written; it is synced, then renamed over
+ * `path`, or with `create_only` linked to it (failing when `path` exists). On failure no file
+ * is left behind, errno tells why (EEXIST: another writer got there first), and the message
+ * is "PATH: <reason>". */
+detvm_status detvm_write_file(const char *path, const void *data, size_t len, unsigned mode,
+                              int create_only, detvm_error *err);
+
 /* Reads a model from files: a .dvm module, a .tflite file or a kmodel (params_path must be
  * NULL), or a CVM graph JSON with its params; all but the module are compiled, with `options`
  * (NULL for the defaults). The bytes are malloc'd; the caller frees them. */

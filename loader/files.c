@@ -8,7 +8,6 @@
 
 #include "../vm/error.h"
 #include "detvm.h"
-#include "files.h"
 
 detvm_status detvm_read_file(const char *path, uint8_t **out, size_t *len, detvm_error *err)
 {
@@ -45,7 +44,10 @@ detvm_status detvm_read_file(const char *path, uint8_t **out, size_t *len, detvm
     return DETVM_OK;
 }
 
-char *dv_write_temp_file(const char *path, const void *data, size_t len, unsigned mode)
+/* Writes `len` bytes to a new file "PATH.tmp.XXXXXX" whose permission bits are set to `mode`
+ * before any byte is written, then syncs and closes it. Returns its name (malloc'd); or NULL
+ * with errno set, the temporary file removed. */
+static char *write_temp_file(const char *path, const void *data, size_t len, unsigned mode)
 {
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
@@ -82,4 +84,23 @@ char *dv_write_temp_file(const char *path, const void *data, size_t len, unsigne
         return NULL;
     }
     return tmp;
+}
+
+detvm_status detvm_write_file(const char *path, const void *data, size_t len, unsigned mode,
+                              int create_only, detvm_error *err)
+{
+    char *tmp = write_temp_file(path, data, len, mode);
+    int e = tmp ? 0 : errno;
+    if (tmp) {
+        if ((create_only ? link(tmp, path) : rename(tmp, path)) != 0)
+            e = errno;
+        if (create_only || e)
+            unlink(tmp);
+        free(tmp);
+    }
+    if (!e)
+        return DETVM_OK;
+    detvm_status st = dv_fail(err, DETVM_ERUNTIME, "%s: %s", path, strerror(e));
+    errno = e;
+    return st;
 }

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../loader/files.h"
 #include "../vm/error.h"
 #include "../vm/module.h"
 #include "../vm/session.h"
@@ -22,13 +21,9 @@
  * then its file is the one to use). */
 static int write_new_file(const char *path, const char *text, mode_t mode)
 {
-    char *tmp = dv_write_temp_file(path, text, strlen(text), (unsigned)mode);
-    if (!tmp)
-        return errno;
-    int e = link(tmp, path) == 0 ? 0 : errno;
-    unlink(tmp);
-    free(tmp);
-    return e;
+    if (detvm_write_file(path, text, strlen(text), (unsigned)mode, 1, NULL))
+        return errno ? errno : EIO;
+    return 0;
 }
 
 /* The key that signs receipts recorded without a key of their own: FILE.key (mode 0600) and
