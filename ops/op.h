@@ -5,7 +5,9 @@
  * again by the module validator, so a hostile module can never make a kernel index outside
  * its tensors. `run` is the reference kernel: its arithmetic is the specification (DESIGN.md,
  * determinism contract). Kernels may assume that `infer` accepted their attributes and shapes,
- * that outputs never alias inputs, and that every element is an int32.
+ * that outputs never alias inputs, and that every element is an int32: a reference kernel never
+ * sees a tensor stored as int8 (the CPU device widens and narrows them around it, see dv_tensor
+ * and hal/cpu.c).
  *
  * This layer includes nothing of the project outside ops/ and allocates nothing. */
 #ifndef DETVM_OPS_OP_H
@@ -27,10 +29,21 @@ typedef struct {
     uint32_t dim[DV_MAX_NDIM];
 } dv_shape;
 
+/* A tensor's elements are int32 (`data`), or, for an activation whose values the compiler
+ * proved to lie in [-128, 127], int8 (`i8`, and `data` is NULL). Only the kernel variants that
+ * say so (DV_VARIANT_INT8, ops/variant.h) are given int8 tensors. Storing a value into an int8
+ * tensor saturates it to [-128, 127] (dv_store_i8): the compiler's bound makes that the
+ * identity for every module it writes, and a hostile module's values stay defined. */
 typedef struct {
     int32_t *data;
     dv_shape shape;
+    int8_t *i8;
 } dv_tensor;
+
+static inline int8_t dv_store_i8(int32_t v)
+{
+    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+}
 
 /* An op's attributes: a flat list of int32 values whose layout each op documents in
  * opcodes.h. */

@@ -20,6 +20,12 @@ enum dv_isa {
     DV_ISA_VNNI = 1u << 1       /* x86-64 AVX-512 VNNI (with AVX-512 F/BW/VL): vpdpbusd */
 };
 
+/* A variant flag: besides int32 tensors, it reads and writes activations stored as int8
+ * (dv_tensor.i8; constants are always int32), with exactly the bytes the reference kernel gives
+ * on the widened values followed by dv_store_i8. Without it, the CPU device widens a step's
+ * int8 inputs into int32 before the kernel and narrows its outputs after. */
+#define DV_VARIANT_INT8 1u
+
 typedef struct {
     uint32_t opcode;
     uint32_t isa;               /* one enum dv_isa bit: what the CPU must have */
@@ -33,6 +39,7 @@ typedef struct {
     /* Computes the output elements of items [begin, end). */
     void (*run)(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
                 dv_tensor *out, int32_t *scratch, uint64_t begin, uint64_t end);
+    uint32_t flags;             /* DV_VARIANT_INT8 */
 } dv_variant;
 
 /* The instruction sets this CPU has (0 on other architectures). */

@@ -273,9 +273,9 @@ ADD_RUN(avx2)
 
 #define VARIANTS(NAME, OPCODE, ACCEPTS, RUN)                                                       \
     const dv_variant dv_variant_##NAME##_vnni = {OPCODE, DV_ISA_VNNI, "vnni", ACCEPTS,            \
-                                                 block_items, 0, avx512_run_##RUN};                \
+                                                 block_items, 0, avx512_run_##RUN, 0};             \
     const dv_variant dv_variant_##NAME##_avx2 = {OPCODE, DV_ISA_AVX2, "avx2", ACCEPTS,            \
-                                                 block_items, 0, avx2_run_##RUN};
+                                                 block_items, 0, avx2_run_##RUN, 0};
 
 VARIANTS(cvm_right_shift, DV_OP_CVM_RIGHT_SHIFT, accepts_right_shift, right_shift)
 VARIANTS(cvm_clip, DV_OP_CVM_CLIP, accepts_cvm_clip, cvm_clip)

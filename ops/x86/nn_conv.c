@@ -1254,7 +1254,7 @@ static const conv_isa isa_avx2 = {2, 2, 8, 16, avx2_pack_weights, avx2_pack_rows
     }                                                                                              \
     const dv_variant dv_variant_cvm_##NAME = {DV_OP_CONV2D, ISA_BIT, LABEL,                        \
                                               NAME##_accepts, NAME##_items, NAME##_scratch,        \
-                                              NAME##_run};                                         \
+                                              NAME##_run, 0};                                      \
     static uint64_t NAME##_packed_size(const dv_attrs *attrs, uint32_t n_in,                       \
                                        const dv_shape *in)                                         \
     {                                                                                              \

@@ -188,8 +188,8 @@ static void avx2_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
 }
 
 const dv_variant dv_variant_cvm_dense_avx2 = {DV_OP_DENSE, DV_ISA_AVX2, "avx2", dense_accepts,
-                                              dense_items, 0, avx2_run};
+                                              dense_items, 0, avx2_run, 0};
 const dv_variant dv_variant_cvm_dense_vnni = {DV_OP_DENSE, DV_ISA_VNNI, "vnni", dense_accepts,
-                                              dense_items, 0, avx512_run};
+                                              dense_items, 0, avx512_run, 0};
 
 #endif

@@ -244,9 +244,9 @@ static void avx2_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
 
 const dv_variant dv_variant_max_pool2d_vnni = {DV_OP_MAX_POOL2D, DV_ISA_VNNI, "vnni",
                                                pool_accepts, pool_items, pool_scratch,
-                                               avx512_run};
+                                               avx512_run, 0};
 const dv_variant dv_variant_max_pool2d_avx2 = {DV_OP_MAX_POOL2D, DV_ISA_AVX2, "avx2",
                                                pool_accepts, pool_items, pool_scratch,
-                                               avx2_run};
+                                               avx2_run, 0};
 
 #endif

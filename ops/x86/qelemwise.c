@@ -171,12 +171,12 @@ static void qsub_run16(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in
 }
 
 const dv_variant dv_variant_qadd_vnni = {DV_OP_QADD, DV_ISA_VNNI, "vnni", accepts, items, NULL,
-                                         qadd_run16};
+                                         qadd_run16, 0};
 const dv_variant dv_variant_qadd_avx2 = {DV_OP_QADD, DV_ISA_AVX2, "avx2", accepts, items, NULL,
-                                         qadd_run8};
+                                         qadd_run8, 0};
 const dv_variant dv_variant_qsub_vnni = {DV_OP_QSUB, DV_ISA_VNNI, "vnni", accepts, items, NULL,
-                                         qsub_run16};
+                                         qsub_run16, 0};
 const dv_variant dv_variant_qsub_avx2 = {DV_OP_QSUB, DV_ISA_AVX2, "avx2", accepts, items, NULL,
-                                         qsub_run8};
+                                         qsub_run8, 0};
 
 #endif

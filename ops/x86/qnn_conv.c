@@ -755,9 +755,9 @@ static void avx2_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, 
 }
 
 const dv_variant dv_variant_qconv2d_vnni = {DV_OP_QCONV2D, DV_ISA_VNNI, "vnni", vnni_accepts,
-                                            vnni_items, vnni_scratch, vnni_run};
+                                            vnni_items, vnni_scratch, vnni_run, 0};
 const dv_variant dv_variant_qconv2d_avx2 = {DV_OP_QCONV2D, DV_ISA_AVX2, "avx2", avx2_accepts,
-                                            avx2_items, avx2_scratch, avx2_run};
+                                            avx2_items, avx2_scratch, avx2_run, 0};
 
 /* The packings: the filter (input 1) and the bias (input 2, folded into the corrections). */
 static uint64_t vnni_packed_size(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)

@@ -420,8 +420,8 @@ static void run8(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint
 }
 
 const dv_variant dv_variant_qdepthwise_conv2d_vnni = {
-    DV_OP_QDEPTHWISE_CONV2D, DV_ISA_VNNI, "vnni", accepts, items, scratch, run16};
+    DV_OP_QDEPTHWISE_CONV2D, DV_ISA_VNNI, "vnni", accepts, items, scratch, run16, 0};
 const dv_variant dv_variant_qdepthwise_conv2d_avx2 = {
-    DV_OP_QDEPTHWISE_CONV2D, DV_ISA_AVX2, "avx2", accepts, items, scratch, run8};
+    DV_OP_QDEPTHWISE_CONV2D, DV_ISA_AVX2, "avx2", accepts, items, scratch, run8, 0};
 
 #endif

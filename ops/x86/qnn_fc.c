@@ -154,8 +154,8 @@ DV_TARGET_AVX2 static void run8(const dv_attrs *attrs, uint32_t n_in, const dv_t
 }
 
 const dv_variant dv_variant_qfully_connected_vnni = {
-    DV_OP_QFULLY_CONNECTED, DV_ISA_VNNI, "vnni", accepts, items, NULL, run16};
+    DV_OP_QFULLY_CONNECTED, DV_ISA_VNNI, "vnni", accepts, items, NULL, run16, 0};
 const dv_variant dv_variant_qfully_connected_avx2 = {
-    DV_OP_QFULLY_CONNECTED, DV_ISA_AVX2, "avx2", accepts, items, NULL, run8};
+    DV_OP_QFULLY_CONNECTED, DV_ISA_AVX2, "avx2", accepts, items, NULL, run8, 0};
 
 #endif
