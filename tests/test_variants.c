@@ -8,7 +8,10 @@
  * Instances cover random shapes, strides, paddings, dilations, groups, depth multipliers,
  * offsets, per-channel multipliers and shifts (INT32_MIN / INT32_MAX multipliers, shifts
  * -31..30 and beyond), both roundings, -128 / 127 everywhere, and values outside int8 that
- * force the exact fallback. Variants the CPU lacks are skipped with a message.
+ * force the exact fallback. A variant that takes int8 activations (DV_VARIANT_INT8) runs every
+ * instance again with its activations stored as int8, its output stored as int8, and both,
+ * against the reference on the widened values with its output narrowed by dv_store_i8. Variants
+ * the CPU lacks are skipped with a message.
  *
  * Then the session side: DETVM_KERNELS / DETVM_THREADS parsing, detvm_session_set_kernels and
  * set_threads, and whole models (the fixtures, and person_detect when ../shared is there) with
@@ -441,23 +444,24 @@ typedef struct {
     const char *op;
     void (*make)(instance *t);   /* NULL: tested elsewhere, in `where` */
     const char *where;
+    uint32_t activations;        /* bit i: input i is an activation (int8 storage possible) */
 } suite;
 
 static const suite suites[] = {
-    {DV_OP_QCONV2D, "qconv2d", make_qconv2d, NULL},
-    {DV_OP_QDEPTHWISE_CONV2D, "qdepthwise_conv2d", make_qdepthwise, NULL},
-    {DV_OP_QFULLY_CONNECTED, "qfully_connected", make_qfully_connected, NULL},
-    {DV_OP_QADD, "qadd", make_qaddsub, NULL},
-    {DV_OP_QSUB, "qsub", make_qaddsub, NULL},
-    {DV_OP_CONV2D, "conv2d", NULL, "tests/test_variants_nn.c"},
-    {DV_OP_DENSE, "dense", NULL, "tests/test_variants_nn.c"},
-    {DV_OP_CVM_RIGHT_SHIFT, "cvm_right_shift", make_cvm_right_shift, NULL},
-    {DV_OP_CVM_CLIP, "cvm_clip", make_cvm_clip, NULL},
-    {DV_OP_CLIP, "clip", make_clip, NULL},
-    {DV_OP_RELU, "relu", make_relu, NULL},
-    {DV_OP_ELEMWISE_ADD, "elemwise_add", make_elemwise_add, NULL},
-    {DV_OP_BROADCAST_ADD, "broadcast_add", make_broadcast_add, NULL},
-    {DV_OP_MAX_POOL2D, "max_pool2d", make_max_pool2d, NULL},
+    {DV_OP_QCONV2D, "qconv2d", make_qconv2d, NULL, 1},
+    {DV_OP_QDEPTHWISE_CONV2D, "qdepthwise_conv2d", make_qdepthwise, NULL, 1},
+    {DV_OP_QFULLY_CONNECTED, "qfully_connected", make_qfully_connected, NULL, 1},
+    {DV_OP_QADD, "qadd", make_qaddsub, NULL, 3},
+    {DV_OP_QSUB, "qsub", make_qaddsub, NULL, 3},
+    {DV_OP_CONV2D, "conv2d", NULL, "tests/test_variants_nn.c", 1},
+    {DV_OP_DENSE, "dense", NULL, "tests/test_variants_nn.c", 1},
+    {DV_OP_CVM_RIGHT_SHIFT, "cvm_right_shift", make_cvm_right_shift, NULL, 1},
+    {DV_OP_CVM_CLIP, "cvm_clip", make_cvm_clip, NULL, 1},
+    {DV_OP_CLIP, "clip", make_clip, NULL, 1},
+    {DV_OP_RELU, "relu", make_relu, NULL, 1},
+    {DV_OP_ELEMWISE_ADD, "elemwise_add", make_elemwise_add, NULL, 3},
+    {DV_OP_BROADCAST_ADD, "broadcast_add", make_broadcast_add, NULL, 3},
+    {DV_OP_MAX_POOL2D, "max_pool2d", make_max_pool2d, NULL, 1},
 };
 
 static const suite *suite_of(uint32_t opcode)
@@ -470,7 +474,6 @@ static const suite *suite_of(uint32_t opcode)
 
 /* ---- running ------------------------------------------------------------------------------ */
 
-#define SENTINEL 0x5A5A5A5A
 #define MAX_THREADS 3
 
 static hal_threads *pools[MAX_THREADS + 1];   /* pools[n]: n threads (NULL for 1) */
@@ -484,6 +487,7 @@ typedef struct {
 
 static int bind(const instance *t, const dv_op_info *op, bound *b, int32_t *out_data)
 {
+    memset(b, 0, sizeof *b);
     b->attrs.v = t->attrs;
     b->attrs.n = t->n_attrs;
     b->n_in = t->n_in;
@@ -555,16 +559,162 @@ static int rounds(void)
     return e && atoi(e) > 0 ? atoi(e) : 300;
 }
 
+/* The storages an instance runs in: every tensor int32; and, for DV_VARIANT_INT8 variants,
+ * int8 activations with an int32 output, int32 activations with an int8 output, and both. */
+enum storage { S_INT32, S_IN8, S_OUT8, S_BOTH8, S_COUNT };
+
+static int input_is_int8(int storage) { return storage == S_IN8 || storage == S_BOTH8; }
+static int output_is_int8(int storage) { return storage == S_OUT8 || storage == S_BOTH8; }
+
+/* The instance's activations as the storage holds them: saturated to int8 (kept both as int8
+ * and widened, which is what the reference computes on) when the storage stores them as int8. */
+typedef struct {
+    int32_t *wide[MAX_IN];
+    int8_t *narrow[MAX_IN];
+} stored_inputs;
+
+static void store_inputs(const instance *t, uint32_t activations, int storage, stored_inputs *si)
+{
+    memset(si, 0, sizeof *si);
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        if (!input_is_int8(storage) || !(activations >> i & 1u))
+            continue;
+        size_t n = (size_t)dv_shape_size(&t->in_shape[i]);
+        si->wide[i] = malloc(n * sizeof(int32_t) + 4);
+        si->narrow[i] = malloc(n + 64);
+        for (size_t k = 0; k < n; k++) {
+            si->narrow[i][k] = dv_store_i8(t->in_data[i][k]);
+            si->wide[i][k] = si->narrow[i][k];
+        }
+    }
+}
+
+static void stored_inputs_free(stored_inputs *si)
+{
+    for (uint32_t i = 0; i < MAX_IN; i++) {
+        free(si->wide[i]);
+        free(si->narrow[i]);
+    }
+}
+
+/* Runs the variant every way (items in 1, 2 and 3 parts; 1, 2 and 3 threads; then the same
+ * with its constants packed ahead) on the bound tensors and compares the output's `bytes`
+ * with `want`; returns the failures. */
+static int compare_runs(const dv_variant *v, const suite *s, const dv_op_info *op,
+                        const instance *t, bound *var, const void *want, size_t bytes,
+                        const char *storage_name, int r)
+{
+    const dv_attrs attrs = {t->attrs, t->n_attrs};
+    const uint64_t items = v->items(&attrs, t->n_in, t->in_shape);
+    const uint64_t len = v->scratch ? v->scratch(&attrs, t->n_in, t->in_shape) : 0;
+    const uint64_t stride = (len + 15) / 16 * 16;
+    int32_t *block = malloc((size_t)(stride * MAX_THREADS + 32) * sizeof(int32_t));
+    int32_t *scratch = aligned(block);
+    uint8_t *got = var->out[0].i8 ? (uint8_t *)var->out[0].i8 : (uint8_t *)var->out[0].data;
+    int failures = 0;
+    CHECK(items >= 1, "%s %s: %llu items", s->op, v->name, (unsigned long long)items);
+    /* with its packing, the constants packed once ahead (into garbage-filled memory) */
+    const dv_variant_packing *pk = dv_variant_packing_of(v);
+    const uint64_t packed_size = pk ? pk->packed_size(&attrs, t->n_in, t->in_shape) : 0;
+    int32_t *packed_block = NULL;
+    const void *packed = NULL;
+    if (packed_size) {
+        CHECK(pk->variant == v && pk->pack && pk->run_packed);
+        packed_block = malloc((size_t)packed_size + 128);
+        garbage(packed_block, (size_t)(packed_size + 128) / 4);
+        packed = aligned(packed_block);
+        pk->pack(&attrs, t->n_in, var->in, (void *)(uintptr_t)packed);
+    }
+    const char *how[] = {"1 part", "2 parts", "3 parts", "1 thread", "2 threads", "3 threads"};
+    for (int k = 0; k < 12 && failures < 5; k++) {
+        const void *with = k < 6 ? NULL : packed;
+        if (k >= 6 && !packed)
+            break;
+        memset(got, 0x5A, bytes);
+        if (k % 6 < 3)
+            run_parts(v, pk, with, var, items, len, (uint32_t)(k % 6 + 1), scratch);
+        else
+            run_device(v, pk, with, op, var, items, len, (uint32_t)(k % 6 - 2), scratch);
+        if (memcmp(got, want, bytes) == 0) {
+            check_passed++;
+            continue;
+        }
+        size_t i = 0;
+        while (got[i] == ((const uint8_t *)want)[i])
+            i++;
+        failures++;
+        CHECK(0,
+              "%s %s (%s, %s%s), round %d: byte %zu of %zu is %u, reference %u "
+              "(input %u-D %ux%ux%ux%u, filter %ux%ux%ux%u, attrs %d %d %d %d %d %d "
+              "%d %d in %d out %d act %d..%d rounding %d)",
+              s->op, v->name, storage_name, how[k % 6], with ? ", packed" : "", r, i, bytes,
+              got[i], ((const uint8_t *)want)[i], t->in_shape[0].ndim, t->in_shape[0].dim[0],
+              t->in_shape[0].dim[1], t->in_shape[0].dim[2], t->in_shape[0].dim[3],
+              t->in_shape[1].dim[0], t->in_shape[1].dim[1], t->in_shape[1].dim[2],
+              t->in_shape[1].dim[3], t->attrs[0], t->attrs[1], t->attrs[2], t->attrs[3],
+              t->attrs[4], t->attrs[5], t->attrs[6], t->attrs[7], t->attrs[8], t->attrs[9],
+              t->attrs[10], t->attrs[11], t->attrs[12]);
+    }
+    free(block);
+    free(packed_block);
+    return failures;
+}
+
+/* One instance in one storage: the reference on the stored (widened) values, its output
+ * narrowed with dv_store_i8 when the output is int8, against every way of running the variant.
+ * Returns the failures. */
+static int test_storage(const dv_variant *v, const suite *s, const dv_op_info *op,
+                        instance *t, int storage, size_t out_n, int r)
+{
+    static const char *names[] = {"int32", "int8 in", "int8 out", "int8 in and out"};
+    const dv_attrs attrs = {t->attrs, t->n_attrs};
+    stored_inputs si;
+    store_inputs(t, s->activations, storage, &si);
+    int32_t *want = malloc(out_n * sizeof *want + 4);
+    uint64_t ref_scratch = op->scratch ? op->scratch(&attrs, t->n_in, t->in_shape) : 0;
+    int32_t *scratch_ref = calloc((size_t)ref_scratch + 1, sizeof(int32_t));
+    bound ref, var;
+    bind(t, op, &ref, want);
+    for (uint32_t i = 0; i < t->n_in; i++)
+        if (si.wide[i])
+            ref.in[i].data = si.wide[i];
+    op->run(&ref.attrs, t->n_in, ref.in, 1, ref.out, scratch_ref);
+    int32_t *got = malloc(out_n * sizeof *got + 4);
+    bind(t, op, &var, got);
+    for (uint32_t i = 0; i < t->n_in; i++)
+        if (si.narrow[i]) {
+            var.in[i].data = NULL;
+            var.in[i].i8 = si.narrow[i];
+        }
+    size_t bytes = out_n * sizeof(int32_t);
+    if (output_is_int8(storage)) {
+        int8_t *narrow = (int8_t *)want;
+        for (size_t i = 0; i < out_n; i++)
+            narrow[i] = dv_store_i8(want[i]);
+        var.out[0].data = NULL;
+        var.out[0].i8 = (int8_t *)got;
+        bytes = out_n;
+    }
+    int failures = compare_runs(v, s, op, t, &var, want, bytes, names[storage], r);
+    free(want);
+    free(got);
+    free(scratch_ref);
+    stored_inputs_free(&si);
+    return failures;
+}
+
 /* One variant against its reference on `n` random instances. */
 static void test_variant(const dv_variant *v, const suite *s, int n)
 {
     const dv_op_info *op = dv_op_lookup(v->opcode);
     int accepted = 0, made = 0, failures = 0;
+    const int storages = v->flags & DV_VARIANT_INT8 ? S_COUNT : 1;
+    CHECK(!(v->flags & DV_VARIANT_INT8) || s->activations != 0,
+          "%s %s: an int8 variant needs the suite's activation mask", s->op, v->name);
     for (int r = 0; r < n && failures < 5; r++) {
         instance t;
         memset(&t, 0, sizeof t);
         s->make(&t);
-        bound ref, var;
         dv_shape out_shape;
         dv_attrs attrs = {t.attrs, t.n_attrs};
         if (op->infer(&attrs, t.n_in, t.in_shape, 1, &out_shape) != NULL ||
@@ -574,79 +724,19 @@ static void test_variant(const dv_variant *v, const suite *s, int n)
             continue;
         }
         made++;
-        const size_t out_n = (size_t)dv_shape_size(&out_shape);
-        int32_t *want = malloc(out_n * sizeof *want + 4), *got = malloc(out_n * sizeof *got + 4);
-        uint64_t ref_scratch = op->scratch ? op->scratch(&attrs, t.n_in, t.in_shape) : 0;
-        int32_t *scratch_ref = calloc((size_t)ref_scratch + 1, sizeof(int32_t));
-        bind(&t, op, &ref, want);
-        op->run(&ref.attrs, t.n_in, ref.in, 1, ref.out, scratch_ref);
         if (v->accepts(&attrs, t.n_in, t.in_shape)) {
             accepted++;
-            bind(&t, op, &var, got);
-            const uint64_t items = v->items(&attrs, t.n_in, t.in_shape);
-            const uint64_t len = v->scratch ? v->scratch(&attrs, t.n_in, t.in_shape) : 0;
-            const uint64_t stride = (len + 15) / 16 * 16;
-            int32_t *block = malloc((size_t)(stride * MAX_THREADS + 32) * sizeof(int32_t));
-            int32_t *scratch = aligned(block);
-            CHECK(items >= 1, "%s %s: %llu items", s->op, v->name, (unsigned long long)items);
-            /* with its packing, the constants packed once ahead (into garbage-filled memory) */
-            const dv_variant_packing *pk = dv_variant_packing_of(v);
-            const uint64_t packed_size = pk ? pk->packed_size(&attrs, t.n_in, t.in_shape) : 0;
-            int32_t *packed_block = NULL;
-            const void *packed = NULL;
-            if (packed_size) {
-                CHECK(pk->variant == v && pk->pack && pk->run_packed);
-                packed_block = malloc((size_t)packed_size + 128);
-                garbage(packed_block, (size_t)(packed_size + 128) / 4);
-                packed = aligned(packed_block);
-                pk->pack(&attrs, t.n_in, var.in, (void *)(uintptr_t)packed);
-            }
-            const char *how[] = {"1 part", "2 parts", "3 parts", "1 thread", "2 threads",
-                                 "3 threads"};
-            for (int k = 0; k < 12 && failures < 5; k++) {
-                const void *with = k < 6 ? NULL : packed;
-                if (k >= 6 && !packed)
-                    break;
-                for (size_t i = 0; i < out_n; i++)
-                    got[i] = SENTINEL;
-                if (k % 6 < 3)
-                    run_parts(v, pk, with, &var, items, len, (uint32_t)(k % 6 + 1), scratch);
-                else
-                    run_device(v, pk, with, op, &var, items, len, (uint32_t)(k % 6 - 2),
-                               scratch);
-                if (memcmp(got, want, out_n * sizeof *got) != 0) {
-                    size_t i = 0;
-                    while (got[i] == want[i])
-                        i++;
-                    failures++;
-                    CHECK(0,
-                          "%s %s (%s%s), round %d: element %zu of %zu is %d, reference %d "
-                          "(input %u-D %ux%ux%ux%u, filter %ux%ux%ux%u, attrs %d %d %d %d %d %d "
-                          "%d %d in %d out %d act %d..%d rounding %d)",
-                          s->op, v->name, how[k % 6], with ? ", packed" : "", r, i, out_n,
-                          got[i], want[i],
-                          t.in_shape[0].ndim, t.in_shape[0].dim[0], t.in_shape[0].dim[1],
-                          t.in_shape[0].dim[2], t.in_shape[0].dim[3], t.in_shape[1].dim[0],
-                          t.in_shape[1].dim[1], t.in_shape[1].dim[2], t.in_shape[1].dim[3],
-                          t.attrs[0], t.attrs[1], t.attrs[2], t.attrs[3], t.attrs[4],
-                          t.attrs[5], t.attrs[6], t.attrs[7], t.attrs[8], t.attrs[9],
-                          t.attrs[10], t.attrs[11], t.attrs[12]);
-                } else {
-                    check_passed++;
-                }
-            }
-            free(block);
-            free(packed_block);
+            for (int storage = 0; storage < storages && failures < 5; storage++)
+                failures += test_storage(v, s, op, &t, storage, (size_t)dv_shape_size(&out_shape),
+                                         r);
         }
-        free(want);
-        free(got);
-        free(scratch_ref);
         instance_free(&t);
     }
     /* most instances must be taken, or the test tests little */
     CHECK(accepted * 10 >= made * 7, "%s %s accepted %d of %d instances", s->op, v->name,
           accepted, made);
-    printf("  %-20s %-5s %d instances, %d accepted\n", s->op, v->name, made, accepted);
+    printf("  %-20s %-5s %d instances, %d accepted%s\n", s->op, v->name, made, accepted,
+           storages > 1 ? ", int32 and int8 storage" : "");
 }
 
 static void test_all_variants(void)
