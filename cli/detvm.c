@@ -414,13 +414,13 @@ static int cmd_info(int argc, char **argv)
                             json_integer((json_int_t)detvm_module_macs(m)));
         json_object_set_new(
             doc, "memory",
-            json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:i}", "arena_bytes",
+            json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:i, s:i}", "arena_bytes",
                       (json_int_t)plan.arena_bytes, "scratch_bytes",
                       (json_int_t)plan.scratch_bytes, "peak_live_bytes",
                       (json_int_t)plan.peak_live_bytes, "peak_live_aligned_bytes",
                       (json_int_t)plan.peak_live_aligned, "arena_to_peak", plan_ratio,
                       "tensor_bytes", (json_int_t)plan.tensor_bytes, "arena_tensors",
-                      (int)plan.n_tensors));
+                      (int)plan.n_tensors, "int8_tensors", (int)plan.n_int8_tensors));
         char *text = json_dumps(doc, JSON_INDENT(1));
         puts(text);
         free(text);
@@ -436,12 +436,13 @@ static int cmd_info(int argc, char **argv)
         snprintf(at, sizeof at, plan.peak_step == UINT32_MAX ? "at the start" : "at step %u",
                  plan.peak_step);
         printf("memory: arena %llu bytes, %.3f x the peak of live tensor bytes %llu (%llu as "
-               "is, %s); scratch %llu bytes; %u arena tensors of %llu bytes in all\n",
+               "is, %s); scratch %llu bytes; %u arena tensors of %llu bytes in all, %u of "
+               "them stored as int8\n",
                (unsigned long long)plan.arena_bytes, plan_ratio,
                (unsigned long long)plan.peak_live_aligned,
                (unsigned long long)plan.peak_live_bytes, at,
                (unsigned long long)plan.scratch_bytes, plan.n_tensors,
-               (unsigned long long)plan.tensor_bytes);
+               (unsigned long long)plan.tensor_bytes, plan.n_int8_tensors);
         printf("source %s%s%s\n", info.source_format, info.rounding[0] ? ", rounding " : "",
                info.rounding);
         if (info.n_segments)

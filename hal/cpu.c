@@ -1,5 +1,6 @@
 /* The CPU device: runs each step in order, through its kernel variant when the session chose
- * one, else through the reference kernel. It holds no state of its own, so submit completes the
+ * one, else through the reference kernel, widening and narrowing the int8 operands of kernels
+ * that take int32 only (hal_staged). It holds no state of its own, so submit completes the
  * work and wait hands back the tag.
  *
  * A variant's items [0, items) are split among the segment's T threads in a fixed way: thread
@@ -52,10 +53,24 @@ static int cpu_probe(void) { return 0; }
 
 static int cpu_supports(uint32_t opcode) { return dv_op_lookup(opcode) != NULL; }
 
+/* Widens the step's staged int8 inputs (before == 1) or narrows its outputs (before == 0). */
+static void stage(const hal_step *s, int before)
+{
+    for (uint32_t i = 0; i < s->n_staged; i++) {
+        const hal_staged *g = &s->staged[i];
+        const uint64_t n = dv_shape_size(&g->stored.shape);
+        if (before && !g->is_output)
+            dv_widen_i8(g->stored.i8, g->wide.data, n);
+        else if (!before && g->is_output)
+            dv_narrow_i8(g->wide.data, g->stored.i8, n);
+    }
+}
+
 static void run_segment(const hal_segment *seg)
 {
     for (uint32_t i = 0; i < seg->n_steps; i++) {
         const hal_step *s = &seg->steps[i];
+        stage(s, 1);
         if (s->variant) {
             run_variant(seg, s);
         } else {
@@ -64,6 +79,7 @@ static void run_segment(const hal_segment *seg)
                 hal_threads_wake(seg->threads);
             s->op->run(&s->attrs, s->n_in, s->in, s->n_out, s->out, seg->scratch);
         }
+        stage(s, 0);
         if (seg->after_step && seg->after_step(seg->hook_user, i))
             break;
     }

@@ -10,6 +10,15 @@
 #include "../ops/op.h"
 #include "../ops/variant.h"
 
+/* A tensor stored as int8 that a step's kernel takes as int32 (a reference kernel, or a variant
+ * without DV_VARIANT_INT8). The step's in and out lists hold `wide`; the CPU widens `stored` into
+ * it before the kernel when it is an input, and narrows it into `stored` with dv_store_i8 after
+ * the kernel when it is an output. */
+typedef struct {
+    dv_tensor stored, wide;
+    int is_output;
+} hal_staged;
+
 /* One instruction with its tensors resolved to memory. On the CPU, a step with a variant runs
  * it (its items split among the segment's threads) instead of the reference kernel. */
 typedef struct {
@@ -24,6 +33,8 @@ typedef struct {
      * instead of variant->run, with `packed`. */
     const dv_variant_packing *packing;
     const void *packed;
+    const hal_staged *staged;   /* n_staged int8 operands the kernel takes as int32 */
+    uint32_t n_staged;
 } hal_step;
 
 /* A fixed set of threads (hal/cpu_threads.c), created with a session, never while a model

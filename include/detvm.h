@@ -155,6 +155,7 @@ typedef struct {
     int is_constant;
     uint64_t offset;           /* arena byte offset, or constant byte offset */
     const char *name;
+    uint32_t element_bytes;    /* 4, or 1 for an activation stored as int8 */
 } detvm_tensor_desc;
 
 typedef struct {
@@ -911,6 +912,7 @@ typedef struct {
     uint32_t peak_step;         /* where the peak is: the instruction, or UINT32_MAX for the
                                    start (the input alone) */
     uint32_t n_tensors;         /* arena tensors */
+    uint32_t n_int8_tensors;    /* of which stored as int8 (one byte per element) */
 } detvm_memory_plan;
 
 detvm_status detvm_module_memory_plan(const detvm_module *module, detvm_memory_plan *plan,

@@ -125,8 +125,10 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
         st = cvm_graph_gas(&g, &m.gas, node_gas, err);
     if (!st)
         st = build_ir(&g, node_gas, &m, err);
-    if (!st)
+    if (!st) {
+        ir_choose_storage(&m);
         st = ir_plan_memory(&m, err);
+    }
     if (!st) {
         crypto_generichash_state h;
         crypto_generichash_init(&h, NULL, 0, sizeof m.source_hash);

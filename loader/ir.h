@@ -12,7 +12,7 @@
 typedef struct {
     dv_shape shape;
     uint8_t precision;
-    uint8_t storage;            /* enum dvm_storage */
+    uint8_t storage;            /* enum dvm_storage (ARENA_INT8 only after ir_choose_storage) */
     uint8_t dtype;              /* enum dvm_dtype */
     const int32_t *data;        /* constants: their values */
     const char *name;
@@ -55,6 +55,10 @@ typedef struct {
 /* The placement pass: every maximal run of instructions that a device of this build computes
  * exactly (its `supports`) becomes a segment for that device; the rest stays on the CPU. */
 detvm_status ir_place_devices(ir_module *m, detvm_error *err);
+
+/* Stores as int8 every activation of precision <= 8 other than the input, the outputs and
+ * device segments' operands (loader/storage.c). Runs before the memory plan. */
+void ir_choose_storage(ir_module *m);
 
 /* Places every arena tensor by liveness (the best of a few greedy placements, 64-byte aligned;
  * loader/plan.c) and sizes the scratch area; sets offsets, arena_bytes and scratch_bytes. */

@@ -142,11 +142,13 @@ static uint32_t lifetimes(const ir_module *m, lifetime *life, uint32_t *born, ui
         dies[m->outputs[i]] = n + 1;
     uint32_t count = 0;
     for (uint32_t t = 0; t < m->n_tensors; t++) {
-        if (m->tensors[t].storage != DVM_STORAGE_ARENA || !born[t])
+        const ir_tensor *it = &m->tensors[t];
+        if (!dvm_storage_in_arena(it->storage) || !born[t])
             continue;
         uint32_t from = born[t] - 1;
         life[count] = (lifetime){t, from, dies[t] > from ? dies[t] : from,
-                                 dv_shape_size(&m->tensors[t].shape) * 4, 0, count};
+                                 dv_shape_size(&it->shape) * dvm_storage_bytes(it->storage), 0,
+                                 count};
         count++;
     }
     return count;
@@ -224,9 +226,10 @@ detvm_status ir_plan_memory(ir_module *m, detvm_error *err)
     }
     uint64_t arena = 0;
     for (uint32_t t = 0; t < n_t; t++) /* tensors nobody writes: at 0, inside the arena */
-        if (m->tensors[t].storage == DVM_STORAGE_ARENA) {
+        if (dvm_storage_in_arena(m->tensors[t].storage)) {
             m->tensors[t].offset = 0;
-            uint64_t bytes = dv_shape_size(&m->tensors[t].shape) * 4;
+            uint64_t bytes =
+                dv_shape_size(&m->tensors[t].shape) * dvm_storage_bytes(m->tensors[t].storage);
             if (bytes > arena)
                 arena = bytes;
         }

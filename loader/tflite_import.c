@@ -508,6 +508,7 @@ detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
         m.postprocess = "separate";
         m.rounding = rounding;
         crypto_generichash(m.source_hash, sizeof m.source_hash, tflite, tflite_len, NULL, 0);
+        ir_choose_storage(&m);
         st = ir_plan_memory(&m, err);
     }
     if (!st)

@@ -45,6 +45,12 @@ static inline int8_t dv_store_i8(int32_t v)
     return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
 }
 
+/* Copies between the two storages: widening is exact, narrowing saturates. */
+void dv_widen_i8(const int8_t *from, int32_t *to, uint64_t n);
+void dv_narrow_i8(const int32_t *from, int8_t *to, uint64_t n);
+/* What narrowing and widening back gives, in place. */
+void dv_narrow_in_place(int32_t *v, uint64_t n);
+
 /* An op's attributes: a flat list of int32 values whose layout each op documents in
  * opcodes.h. */
 typedef struct {

@@ -33,3 +33,21 @@ const char *dv_shape_check(const dv_shape *s)
     }
     return 0;
 }
+
+void dv_widen_i8(const int8_t *from, int32_t *to, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        to[i] = from[i];
+}
+
+void dv_narrow_i8(const int32_t *from, int8_t *to, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        to[i] = dv_store_i8(from[i]);
+}
+
+void dv_narrow_in_place(int32_t *v, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        v[i] = dv_store_i8(v[i]);
+}

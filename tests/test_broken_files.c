@@ -307,7 +307,7 @@ static uint64_t tensor_bytes(uint32_t i)
     uint64_t n = 1;
     for (uint32_t d = 0; d < e[1]; d++)
         n *= dvm_u32(e + 8 + 4 * d);
-    return n * 4;
+    return n * dvm_storage_bytes(e[3]);
 }
 
 static void read_layout(void)
@@ -1496,7 +1496,7 @@ static void test_tensor_attacks(void)
         const uint8_t *e = tensor_entry(i);
         uint32_t at = 4 + DVM_TENSOR_BYTES * i;
         uint64_t bytes = tensor_bytes(i);
-        if (e[3] == DVM_STORAGE_ARENA) {
+        if (dvm_storage_in_arena(e[3])) {
             const uint64_t offsets[] = {arena_bytes, arena_bytes - 4, arena_bytes + 64,
                                         arena_bytes - bytes + 4, 2, 1ull << 40, 1ull << 63,
                                         UINT64_MAX, UINT64_MAX - 3, UINT64_MAX - bytes + 4};
@@ -1520,9 +1520,11 @@ static void test_tensor_attacks(void)
             }
         }
         /* storage, dtype, precision */
-        const uint8_t storages[] = {0, 1, 2, 255};
+        const uint8_t storages[] = {0, 1, 2, 3, 255};
         for (size_t v = 0; v < sizeof storages; v++)
-            patch_u8(DVM_SEC_TENSORS, at + 3, storages[v], storages[v] > 1,
+            patch_u8(DVM_SEC_TENSORS, at + 3, storages[v],
+                     storages[v] >= DVM_STORAGE_LIMIT ||
+                         (storages[v] == DVM_STORAGE_ARENA_INT8 && e[2] > 8),
                      WHAT("tensor %u storage %u", i, storages[v]));
         const uint8_t bad_dtypes[] = {DVM_DTYPE_LIMIT, 255};
         for (size_t v = 0; v < sizeof bad_dtypes; v++)
@@ -1565,6 +1567,36 @@ static void test_tensor_attacks(void)
     for (size_t v = 0; v < sizeof counts / sizeof counts[0]; v++)
         patch_u32(DVM_SEC_TENSORS, 0, counts[v], 1, WHAT("tensor count %u", counts[v]));
     TALLY_CHECK("tensor table attacks");
+}
+
+/* int8 storage where the format forbids it: the input, an output, precision above 8 (with
+ * precision 8 set too where it is not, so that only the binding is wrong). */
+static void test_int8_storage_attacks(void)
+{
+    const uint8_t *meta = section_bytes(DVM_SEC_META);
+    uint32_t bound[1 + 64], n_bound = 0;
+    for (uint32_t p = 0; p + 8 <= section(DVM_SEC_META)->len; p += 8 + dvm_u32(meta + p + 4)) {
+        const uint8_t *v = meta + p + 8;
+        if (dvm_u16(meta + p) == DVM_META_INPUT)
+            bound[n_bound++] = dvm_u32(v);
+        if (dvm_u16(meta + p) == DVM_META_OUTPUTS)
+            for (uint32_t k = 0; k < dvm_u32(v) && n_bound < 65; k++)
+                bound[n_bound++] = dvm_u32(v + 8 + 4 * k);
+    }
+    CHECK(n_bound >= 2, "the fixture's input and outputs are found");
+    tally_start();
+    for (uint32_t b = 0; b < n_bound; b++) {
+        const uint8_t as_int8[2] = {8, DVM_STORAGE_ARENA_INT8}; /* precision, storage */
+        try_patch(DVM_SEC_TENSORS, 4 + DVM_TENSOR_BYTES * bound[b] + 2, as_int8, 2, 1,
+                  WHAT("%s tensor %u stored as int8", b ? "output" : "input", bound[b]));
+    }
+    for (uint32_t i = 0; i < n_tensors; i++) {
+        const uint8_t wide[2] = {9, DVM_STORAGE_ARENA_INT8};
+        if (tensor_entry(i)[3] != DVM_STORAGE_CONST)
+            try_patch(DVM_SEC_TENSORS, 4 + DVM_TENSOR_BYTES * i + 2, wide, 2, 1,
+                      WHAT("tensor %u of precision 9 stored as int8", i));
+    }
+    TALLY_CHECK("int8 storage attacks");
 }
 
 static void test_code_attacks(void)
@@ -2380,6 +2412,7 @@ int main(void)
     test_module_truncations_and_flips();
     test_section_bytes();
     test_tensor_attacks();
+    test_int8_storage_attacks();
     test_code_attacks();
     test_structure_attacks();
     test_meta_attacks();

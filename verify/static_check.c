@@ -783,7 +783,7 @@ static detvm_status check_memory(reporter *r, detvm_error *err)
         const vm_tensor *vt = &m->tensors[t];
         if (vt->storage != DVM_STORAGE_ARENA || !born[t])
             continue;
-        uint64_t bytes = dv_shape_size(&vt->shape) * 4;
+        uint64_t bytes = vm_tensor_bytes(vt);
         life[n_life++] = (lifetime){t, born[t] - 1, dies[t] > born[t] - 1 ? dies[t] : born[t] - 1,
                                     vt->offset, vt->offset + bytes};
         tensor_bytes += bytes;

@@ -337,6 +337,9 @@ static detvm_status execute(const detvm_module *m, uint32_t k, dv_tensor *in,
     if (!st) {
         ins->op->run(&ins->attrs, ins->n_in, in, ins->n_out, out, scratch);
         for (uint32_t o = 0; o < ins->n_out; o++) {
+            /* an output stored as int8 holds the saturated values, as in a run (hal/cpu.c) */
+            if (m->tensors[ins->operands[ins->n_in + o]].elem_bytes == 1)
+                dv_narrow_in_place(out[o].data, dv_shape_size(&out[o].shape));
             memset(&views[o], 0, sizeof views[o]);
             views[o].ndim = out[o].shape.ndim;
             memcpy(views[o].dim, out[o].shape.dim, sizeof out[o].shape.dim);

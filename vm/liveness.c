@@ -55,13 +55,14 @@ detvm_status detvm_module_memory_plan(const detvm_module *m, detvm_memory_plan *
         if (vt->storage != DVM_STORAGE_ARENA || !born[t])
             continue;
         uint32_t from = born[t] - 1, to = dies[t] > from ? dies[t] : from;
-        uint64_t bytes = dv_shape_size(&vt->shape) * 4;
+        uint64_t bytes = vm_tensor_bytes(vt);
         delta[2 * from] += (int64_t)bytes;
         delta[2 * (to + 1)] -= (int64_t)bytes;
         delta[2 * from + 1] += (int64_t)align64(bytes);
         delta[2 * (to + 1) + 1] -= (int64_t)align64(bytes);
         plan->tensor_bytes += bytes;
         plan->n_tensors++;
+        plan->n_int8_tensors += vt->elem_bytes == 1;
     }
     int64_t live = 0, live_aligned = 0;
     for (uint32_t time = 0; time < times; time++) {

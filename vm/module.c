@@ -265,7 +265,11 @@ static detvm_status read_tensors(reader *r, detvm_module *m)
         t->dtype = e[0];
         t->shape.ndim = e[1];
         t->precision = e[2];
-        t->storage = e[3];
+        if (e[3] >= DVM_STORAGE_LIMIT)
+            return FAIL("tensor %u: storage %u unknown", i, e[3]);
+        /* int8 activations are arena tensors whose elements take one byte */
+        t->storage = e[3] == DVM_STORAGE_ARENA_INT8 ? DVM_STORAGE_ARENA : e[3];
+        t->elem_bytes = (uint8_t)dvm_storage_bytes(e[3]);
         t->name = name_at(r, dvm_u32(e + 4));
         if (!t->name)
             return FAIL("tensor %u: name offset out of bounds", i);
@@ -283,8 +287,11 @@ static detvm_status read_tensors(reader *r, detvm_module *m)
             return FAIL("tensor %u (%s): %s", i, t->name, why);
         if (t->precision < 1 || t->precision > 32)
             return FAIL("tensor %u (%s): precision %u", i, t->name, t->precision);
+        if (t->elem_bytes == 1 && (t->precision > 8 || t->dtype == DVM_DTYPE_FLOAT32))
+            return FAIL("tensor %u (%s): int8 storage for precision %u", i, t->name,
+                        t->precision);
         t->offset = dvm_u64(e + 32);
-        uint64_t bytes = dv_shape_size(&t->shape) * 4;
+        uint64_t bytes = vm_tensor_bytes(t);
         if (t->storage == DVM_STORAGE_ARENA) {
             if (t->offset % 4 != 0 || t->offset > m->arena_bytes ||
                 bytes > m->arena_bytes - t->offset)
@@ -295,8 +302,6 @@ static detvm_status read_tensors(reader *r, detvm_module *m)
                 return FAIL("tensor %u (%s): constant offset %llu out of bounds", i, t->name,
                             (unsigned long long)t->offset);
             t->const_data = const_base + t->offset / 4;
-        } else {
-            return FAIL("tensor %u (%s): storage %u unknown", i, t->name, t->storage);
         }
     }
     return DETVM_OK;
@@ -344,6 +349,24 @@ static detvm_status check_segments(const reader *r, const detvm_module *m)
     return DETVM_OK;
 }
 
+/* A device computes on int32 tensors: no operand of a segment's instructions is stored as
+ * int8. */
+static detvm_status check_segment_storage(const reader *r, const detvm_module *m)
+{
+    for (uint32_t k = 0; k < m->n_segments; k++) {
+        uint32_t first, count, device;
+        vm_segment(m, k, &first, &count, &device);
+        for (uint32_t i = first; i < first + count; i++) {
+            const vm_instr *ins = &m->instrs[i];
+            for (uint32_t j = 0; j < ins->n_in + ins->n_out; j++)
+                if (m->tensors[ins->operands[j]].elem_bytes != 4)
+                    return FAIL("instruction %u (%s): operand %u is stored as int8 in a device "
+                                "segment", i, ins->name, j);
+        }
+    }
+    return DETVM_OK;
+}
+
 /* Checks one instruction's operands and re-infers its output shapes. Activations must be
  * written before they are read, and written once: `written` tracks that. */
 static detvm_status check_instr(reader *r, detvm_module *m, uint32_t k, uint8_t *written,
@@ -375,14 +398,14 @@ static detvm_status check_instr(reader *r, detvm_module *m, uint32_t k, uint8_t 
     /* outputs never alias inputs or each other */
     for (uint32_t o = 0; o < ins->n_out; o++) {
         const vm_tensor *a = &m->tensors[ins->operands[ins->n_in + o]];
-        uint64_t a_end = a->offset + dv_shape_size(&a->shape) * 4;
+        uint64_t a_end = a->offset + vm_tensor_bytes(a);
         for (uint32_t j = 0; j < ins->n_in + ins->n_out; j++) {
             if (j == ins->n_in + o)
                 continue;
             const vm_tensor *b = &m->tensors[ins->operands[j]];
             if (b->storage != DVM_STORAGE_ARENA)
                 continue;
-            uint64_t b_end = b->offset + dv_shape_size(&b->shape) * 4;
+            uint64_t b_end = b->offset + vm_tensor_bytes(b);
             if (a->offset < b_end && b->offset < a_end)
                 return FAIL("instruction %u (%s): output %u overlaps operand %u in the arena", k,
                             ins->name, o, j);
@@ -492,7 +515,7 @@ static detvm_status read_code(reader *r, detvm_module *m)
     uint64_t arena_need = 0;
     for (uint32_t t = 0; t < m->n_tensors; t++) {
         const vm_tensor *vt = &m->tensors[t];
-        uint64_t end = vt->offset + dv_shape_size(&vt->shape) * 4;
+        uint64_t end = vt->offset + vm_tensor_bytes(vt);
         if (vt->storage == DVM_STORAGE_ARENA && end > arena_need)
             arena_need = end;
     }
@@ -508,7 +531,12 @@ static detvm_status read_code(reader *r, detvm_module *m)
             st = FAIL("output %u: tensor %u is never computed", i, m->outputs[i]);
             goto done;
         }
+        if (m->tensors[m->outputs[i]].elem_bytes != 4) {
+            st = FAIL("output %u: tensor %u is stored as int8", i, m->outputs[i]);
+            goto done;
+        }
     }
+    st = check_segment_storage(r, m);
 done:
     free(written);
     return st;
@@ -518,8 +546,9 @@ done:
  * int32) or as elements of its own dtype (TFLite models). */
 static detvm_status check_input(reader *r, const detvm_module *m)
 {
-    if (m->input >= m->n_tensors || m->tensors[m->input].storage != DVM_STORAGE_ARENA)
-        return FAIL("META: input tensor %u is not an arena tensor", m->input);
+    if (m->input >= m->n_tensors || m->tensors[m->input].storage != DVM_STORAGE_ARENA ||
+        m->tensors[m->input].elem_bytes != 4)
+        return FAIL("META: input tensor %u is not an int32 arena tensor", m->input);
     uint32_t dtype = m->tensors[m->input].dtype;
     if (dtype == DVM_DTYPE_INT32 ? m->input_bytes == 2 : m->input_bytes != dvm_dtype_bytes(dtype))
         return FAIL("META: input element bytes %u do not fit its dtype %u", m->input_bytes,

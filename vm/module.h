@@ -13,7 +13,8 @@
 typedef struct {
     dv_shape shape;
     uint8_t precision;
-    uint8_t storage;            /* enum dvm_storage */
+    uint8_t storage;            /* DVM_STORAGE_ARENA (int8 ones too) or DVM_STORAGE_CONST */
+    uint8_t elem_bytes;         /* 4, or 1 for an activation stored as int8 */
     uint8_t dtype;              /* enum dvm_dtype */
     uint64_t offset;            /* arena byte offset, or CONSTS byte offset */
     const char *name;
@@ -74,6 +75,12 @@ struct detvm_module {
     const uint8_t *segments;    /* META segments: n_segments records of 3 u32, or NULL */
     uint32_t n_segments;
 };
+
+/* The bytes tensor t's elements take. */
+static inline uint64_t vm_tensor_bytes(const vm_tensor *t)
+{
+    return dv_shape_size(&t->shape) * t->elem_bytes;
+}
 
 /* Each tensor's lifetime over times 0 (the start), k + 1 (instruction k) and n + 1 (the end):
  * born[t] is 1 + the time tensor t is written (0: never), dies[t] its last time. Both arrays

@@ -11,6 +11,7 @@
  *   META        TLV records, keys increasing: u16 key, u16 reserved (0), u32 length, value.
  *   TENSORS     u32 count, then 40 bytes each: u8 dtype, u8 ndim, u8 precision, u8 storage,
  *               u32 name (NAMES offset), u32 dim[6], u64 offset (arena or CONSTS byte offset).
+ *               storage is enum dvm_storage.
  *   CONSTS      constant tensor data, each 64-byte aligned, int32 little-endian.
  *               dtype is enum dvm_dtype.
  *   CODE        u32 count, then per instruction: u16 opcode, u8 n_in, u8 n_out, u32 name,
@@ -77,13 +78,32 @@ enum dvm_source_format {
  * folded into the binding's scale and zero point. */
 #define DVM_IO_FLOAT_IN_SOURCE 1u
 
+/* Where a tensor's elements are held: in the arena as int32 (4 bytes each, native order), in
+ * CONSTS as int32 (little-endian), or in the arena as int8 (1 byte each). The compiler stores an
+ * activation as int8 when its precision is at most 8 bits, so that its values provably lie in
+ * [-128, 127]; a module may do so only for a tensor of precision <= 8 that is neither its input
+ * nor an output, nor an operand of a device segment. Storing into an int8 tensor saturates
+ * (dv_store_i8), which keeps a hostile module's values defined. */
 enum dvm_storage {
     DVM_STORAGE_ARENA = 0,
-    DVM_STORAGE_CONST = 1
+    DVM_STORAGE_CONST = 1,
+    DVM_STORAGE_ARENA_INT8 = 2,
+    DVM_STORAGE_LIMIT = 3
 };
 
-/* A tensor's element type in the source model. Every element is held as an int32 in the
- * arena and constants; the dtype says how the input is read and the outputs are written.
+static inline int dvm_storage_in_arena(uint32_t storage)
+{
+    return storage == DVM_STORAGE_ARENA || storage == DVM_STORAGE_ARENA_INT8;
+}
+
+/* Bytes per element in the storage. */
+static inline uint32_t dvm_storage_bytes(uint32_t storage)
+{
+    return storage == DVM_STORAGE_ARENA_INT8 ? 1 : 4;
+}
+
+/* A tensor's element type in the source model. Elements are held as the storage says (int32,
+ * or int8 for some activations); the dtype says how the input is read and the outputs are written.
  * A float32 element is held as its IEEE-754 bits (kmodel float layers). */
 enum dvm_dtype {
     DVM_DTYPE_INT32 = 0,

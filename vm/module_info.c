@@ -99,6 +99,7 @@ detvm_status detvm_module_tensor(const detvm_module *m, uint32_t id, detvm_tenso
     out->is_constant = t->storage == DVM_STORAGE_CONST;
     out->offset = t->offset;
     out->name = t->name;
+    out->element_bytes = t->elem_bytes;
     return DETVM_OK;
 }
 

@@ -14,10 +14,75 @@ static void resolve_tensors(detvm_session *s)
         const vm_tensor *t = &m->tensors[i];
         s->tensors[i].shape = t->shape;
         /* constants are never written: kernels take inputs through const dv_tensor */
-        s->tensors[i].data = t->storage == DVM_STORAGE_CONST
-                                 ? (int32_t *)(uintptr_t)t->const_data
-                                 : s->arena + t->offset / 4;
+        if (t->storage == DVM_STORAGE_CONST)
+            s->tensors[i].data = (int32_t *)(uintptr_t)t->const_data;
+        else if (t->elem_bytes == 1)
+            s->tensors[i].i8 = (int8_t *)s->arena + t->offset;
+        else
+            s->tensors[i].data = s->arena + t->offset / 4;
     }
+}
+
+/* Whether step k's kernel takes its int8 operands as they are. */
+static int takes_int8(const hal_step *st)
+{
+    return st->variant && (st->variant->flags & DV_VARIANT_INT8);
+}
+
+/* Stages the int8 operands of every step whose kernel takes int32 only: each gets an int32
+ * region of the staging buffer (the regions of one step are disjoint; steps share the buffer),
+ * and the step's operand list points at it. Also sizes the views of int8 outputs. */
+static detvm_status prepare_staging(detvm_session *s, detvm_error *err)
+{
+    const detvm_module *m = s->module;
+    uint32_t n_staged = 0;
+    uint64_t need = 0;
+    for (uint32_t k = 0; k < m->n_instrs; k++) {
+        const hal_step *st = &s->steps[k];
+        uint64_t step_need = 0;
+        for (uint32_t j = 0; j < st->n_in + st->n_out; j++) {
+            const dv_tensor *t = &st->in[j];
+            if (!t->i8)
+                continue;
+            if (j >= st->n_in && dv_shape_size(&t->shape) > s->view_len)
+                s->view_len = dv_shape_size(&t->shape);
+            if (!takes_int8(st)) {
+                n_staged++;
+                step_need += dv_shape_size(&t->shape);
+            }
+        }
+        if (step_need > need)
+            need = step_need;
+    }
+    if (!n_staged && !s->view_len)
+        return DETVM_OK;
+    s->staged = calloc(n_staged + 1, sizeof *s->staged);
+    s->staging = calloc((size_t)need + 1, sizeof *s->staging);
+    s->views = calloc((size_t)(s->view_len * DV_MAX_OP_OUTPUTS) + 1, sizeof *s->views);
+    if (!s->staged || !s->staging || !s->views)
+        return dv_fail(err, DETVM_ERUNTIME, "session: out of memory for int8 staging");
+    hal_staged *g = s->staged;
+    for (uint32_t k = 0; k < m->n_instrs; k++) {
+        hal_step *st = &s->steps[k];
+        if (takes_int8(st))
+            continue;
+        int32_t *at = s->staging;
+        st->staged = g;
+        for (uint32_t j = 0; j < st->n_in + st->n_out; j++) {
+            dv_tensor *t = &st->in[j];
+            if (!t->i8)
+                continue;
+            g->stored = *t;
+            g->is_output = j >= st->n_in;
+            t->data = at;
+            t->i8 = NULL;
+            g->wide = *t;
+            at += dv_shape_size(&t->shape);
+            g++;
+        }
+        st->n_staged = (uint32_t)(g - st->staged);
+    }
+    return DETVM_OK;
 }
 
 static void resolve_steps(detvm_session *s)
@@ -137,6 +202,8 @@ detvm_status detvm_session_new(const detvm_module *m, detvm_session **out, detvm
     detvm_status st = prepare_segments(s, err);
     if (!st)
         st = vm_session_prepare_kernels(s, err);
+    if (!st)
+        st = prepare_staging(s, err);
     if (st) {
         detvm_session_free(s);
         return st;
@@ -172,6 +239,9 @@ void detvm_session_free(detvm_session *s)
     free(s->steps);
     free(s->step_io);
     free(s->trace_digests);
+    free(s->staged);
+    free(s->staging);
+    free(s->views);
     free(s);
 }
 
@@ -181,7 +251,9 @@ void detvm_session_set_hook(detvm_session *s, detvm_step_hook hook, void *user)
     s->hook_user = user;
 }
 
-static void view_of(const dv_tensor *t, uint32_t precision, detvm_tensor_view *v)
+/* A view of an output; one stored as int8 is widened into `wide` (view_len elements). */
+static void view_of(const dv_tensor *t, uint32_t precision, int32_t *wide,
+                    detvm_tensor_view *v)
 {
     memset(v, 0, sizeof *v);
     v->ndim = t->shape.ndim;
@@ -189,6 +261,10 @@ static void view_of(const dv_tensor *t, uint32_t precision, detvm_tensor_view *v
     v->precision = precision;
     v->count = dv_shape_size(&t->shape);
     v->data = t->data;
+    if (t->i8) {
+        dv_widen_i8(t->i8, wide, v->count);
+        v->data = wide;
+    }
 }
 
 static void describe_step(const detvm_session *s, uint32_t k, detvm_step *out)
@@ -200,9 +276,11 @@ static void describe_step(const detvm_session *s, uint32_t k, detvm_step *out)
     out->op = ins->op->name;
     out->name = ins->name;
     out->n_outputs = ins->n_out;
-    for (uint32_t o = 0; o < ins->n_out && o < 2; o++)
-        view_of(&s->steps[k].out[o], s->module->tensors[ins->operands[ins->n_in + o]].precision,
+    for (uint32_t o = 0; o < ins->n_out && o < 2; o++) {
+        const uint32_t t = ins->operands[ins->n_in + o];
+        view_of(&s->tensors[t], s->module->tensors[t].precision, s->views + o * s->view_len,
                 &out->outputs[o]);
+    }
 }
 
 /* The device's per-step callback (k counts the segment's steps): calls the user's hook and

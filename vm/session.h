@@ -40,6 +40,13 @@ struct detvm_session {
     void **packed_blocks;       /* per step: malloc'd block holding its packed constants */
     int32_t *thread_scratch;
     uint64_t thread_scratch_len;
+    /* int8 activations (vm/session.c): the staged operands of the steps whose kernels take
+     * int32 only, the int32 buffer they are widened into, and the buffer step views widen
+     * int8 outputs into (DV_MAX_OP_OUTPUTS regions of view_len elements). */
+    hal_staged *staged;
+    int32_t *staging;
+    int32_t *views;
+    uint64_t view_len;
 };
 
 /* Reads DETVM_KERNELS and DETVM_THREADS into a new session, chooses every CPU step's variant
