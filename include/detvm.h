@@ -255,6 +255,10 @@ typedef int (*detvm_step_hook)(void *user, const detvm_step *step);
 
 /* Installs (or, with NULL, removes) the hook for later runs of this session. */
 void detvm_session_set_hook(detvm_session *session, detvm_step_hook hook, void *user);
+/* With want_data 0, later hook calls get views whose data is NULL (shapes and counts stay):
+ * for hooks that only count or time steps, which then cost nothing per element (an activation
+ * stored as int8 is otherwise widened for its view). The default is 1. */
+void detvm_session_set_hook_data(detvm_session *session, int want_data);
 
 /* Runs instructions 0..last_step only and describes the last one's outputs, like MaixPy's
  * KPU.forward(task, img, end_layer). The views stay valid until the session runs again. */

@@ -30,6 +30,14 @@ static int record(void *user, const detvm_step *step)
     return step->index == r->stop_at;
 }
 
+/* A hook that only counts, and checks that it was given no data. */
+static int count_without_data(void *user, const detvm_step *step)
+{
+    uint32_t *calls = user;
+    *calls += step->outputs[0].data == NULL && step->outputs[0].count > 0;
+    return 0;
+}
+
 static void recorder_free(recorder *r)
 {
     for (uint32_t i = 0; i < r->calls && i < MAX_STEPS; i++)
@@ -139,6 +147,19 @@ int main(void)
           full.calls, info.n_instructions);
     for (uint32_t k = 0; k < full.calls && k < MAX_STEPS; k++)
         CHECK(full.index[k] == k, "hook call %u has index %u", k, full.index[k]);
+
+    /* a hook that asked for no data gets shapes and counts only, and then data again */
+    uint32_t bare = 0;
+    detvm_session_set_hook(s, count_without_data, &bare);
+    detvm_session_set_hook_data(s, 0);
+    st = detvm_run(s, input, in_len, out, info.output_len, &err);
+    CHECK(st == DETVM_OK && bare == info.n_instructions &&
+              memcmp(out, expected, exp_len) == 0,
+          "a hook without data: %u of %u calls bare: %s", bare, info.n_instructions, err.message);
+    detvm_session_set_hook_data(s, 1);
+    bare = 0;
+    st = detvm_run(s, input, in_len, out, info.output_len, &err);
+    CHECK(st == DETVM_OK && bare == 0, "data again: %u bare calls", bare);
 
     /* stopping after instruction k hands out exactly what the full run computed there */
     detvm_session_set_hook(s, NULL, NULL);

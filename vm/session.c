@@ -23,18 +23,48 @@ static void resolve_tensors(detvm_session *s)
     }
 }
 
+static void resolve_steps(detvm_session *s)
+{
+    const detvm_module *m = s->module;
+    dv_tensor *io = s->step_io;
+    for (uint32_t k = 0; k < m->n_instrs; k++) {
+        const vm_instr *ins = &m->instrs[k];
+        hal_step *st = &s->steps[k];
+        st->op = ins->op;
+        st->attrs = ins->attrs;
+        st->n_in = ins->n_in;
+        st->n_out = ins->n_out;
+        st->in = io;
+        for (uint32_t j = 0; j < ins->n_in + ins->n_out; j++)
+            *io++ = s->tensors[ins->operands[j]];
+        st->out = st->in + ins->n_in;
+    }
+}
+
 /* Whether step k's kernel takes its int8 operands as they are. */
 static int takes_int8(const hal_step *st)
 {
     return st->variant && (st->variant->flags & DV_VARIANT_INT8);
 }
 
+static void free_staging(detvm_session *s)
+{
+    free(s->staged);
+    free(s->staging);
+    free(s->views);
+    s->staged = NULL;
+    s->staging = s->views = NULL;
+    s->view_len = 0;
+}
+
 /* Stages the int8 operands of every step whose kernel takes int32 only: each gets an int32
  * region of the staging buffer (the regions of one step are disjoint; steps share the buffer),
  * and the step's operand list points at it. Also sizes the views of int8 outputs. */
-static detvm_status prepare_staging(detvm_session *s, detvm_error *err)
+detvm_status vm_session_stage(detvm_session *s, detvm_error *err)
 {
     const detvm_module *m = s->module;
+    free_staging(s);
+    resolve_steps(s);
     uint32_t n_staged = 0;
     uint64_t need = 0;
     for (uint32_t k = 0; k < m->n_instrs; k++) {
@@ -64,6 +94,8 @@ static detvm_status prepare_staging(detvm_session *s, detvm_error *err)
     hal_staged *g = s->staged;
     for (uint32_t k = 0; k < m->n_instrs; k++) {
         hal_step *st = &s->steps[k];
+        st->staged = NULL;
+        st->n_staged = 0;
         if (takes_int8(st))
             continue;
         int32_t *at = s->staging;
@@ -85,23 +117,6 @@ static detvm_status prepare_staging(detvm_session *s, detvm_error *err)
     return DETVM_OK;
 }
 
-static void resolve_steps(detvm_session *s)
-{
-    const detvm_module *m = s->module;
-    dv_tensor *io = s->step_io;
-    for (uint32_t k = 0; k < m->n_instrs; k++) {
-        const vm_instr *ins = &m->instrs[k];
-        hal_step *st = &s->steps[k];
-        st->op = ins->op;
-        st->attrs = ins->attrs;
-        st->n_in = ins->n_in;
-        st->n_out = ins->n_out;
-        st->in = io;
-        for (uint32_t j = 0; j < ins->n_in + ins->n_out; j++)
-            *io++ = s->tensors[ins->operands[j]];
-        st->out = st->in + ins->n_in;
-    }
-}
 
 /* Whether DETVM_DEVICES (a comma-separated list of device names; unset means every device)
  * lets the session use `device`. "DETVM_DEVICES=cpu" runs everything on the CPU. */
@@ -202,8 +217,6 @@ detvm_status detvm_session_new(const detvm_module *m, detvm_session **out, detvm
     detvm_status st = prepare_segments(s, err);
     if (!st)
         st = vm_session_prepare_kernels(s, err);
-    if (!st)
-        st = prepare_staging(s, err);
     if (st) {
         detvm_session_free(s);
         return st;
@@ -239,9 +252,7 @@ void detvm_session_free(detvm_session *s)
     free(s->steps);
     free(s->step_io);
     free(s->trace_digests);
-    free(s->staged);
-    free(s->staging);
-    free(s->views);
+    free_staging(s);
     free(s);
 }
 
@@ -251,8 +262,14 @@ void detvm_session_set_hook(detvm_session *s, detvm_step_hook hook, void *user)
     s->hook_user = user;
 }
 
-/* A view of an output; one stored as int8 is widened into `wide` (view_len elements). */
-static void view_of(const dv_tensor *t, uint32_t precision, int32_t *wide,
+void detvm_session_set_hook_data(detvm_session *s, int want_data)
+{
+    s->hook_without_data = !want_data;
+}
+
+/* A view of an output, with its data when `with_data`; one stored as int8 is widened into
+ * `wide` (view_len elements). */
+static void view_of(const dv_tensor *t, uint32_t precision, int with_data, int32_t *wide,
                     detvm_tensor_view *v)
 {
     memset(v, 0, sizeof *v);
@@ -260,6 +277,8 @@ static void view_of(const dv_tensor *t, uint32_t precision, int32_t *wide,
     memcpy(v->dim, t->shape.dim, sizeof v->dim);
     v->precision = precision;
     v->count = dv_shape_size(&t->shape);
+    if (!with_data)
+        return;
     v->data = t->data;
     if (t->i8) {
         dv_widen_i8(t->i8, wide, v->count);
@@ -267,7 +286,7 @@ static void view_of(const dv_tensor *t, uint32_t precision, int32_t *wide,
     }
 }
 
-static void describe_step(const detvm_session *s, uint32_t k, detvm_step *out)
+static void describe_step(const detvm_session *s, uint32_t k, int with_data, detvm_step *out)
 {
     const vm_instr *ins = &s->module->instrs[k];
     memset(out, 0, sizeof *out);
@@ -278,8 +297,8 @@ static void describe_step(const detvm_session *s, uint32_t k, detvm_step *out)
     out->n_outputs = ins->n_out;
     for (uint32_t o = 0; o < ins->n_out && o < 2; o++) {
         const uint32_t t = ins->operands[ins->n_in + o];
-        view_of(&s->tensors[t], s->module->tensors[t].precision, s->views + o * s->view_len,
-                &out->outputs[o]);
+        view_of(&s->tensors[t], s->module->tensors[t].precision, with_data,
+                s->views + o * s->view_len, &out->outputs[o]);
     }
 }
 
@@ -292,7 +311,7 @@ static int after_step(void *user, uint32_t k_in_segment)
     uint32_t k = run->first + k_in_segment;
     if (s->hook || s->trace_mode != DETVM_TRACE_OFF) {
         detvm_step step;
-        describe_step(s, k, &step);
+        describe_step(s, k, s->trace_mode != DETVM_TRACE_OFF || !s->hook_without_data, &step);
         if (s->trace_mode != DETVM_TRACE_OFF)
             vm_trace_step(s, k, &step);
         if (s->hook && s->hook(s->hook_user, &step)) {
@@ -394,6 +413,6 @@ detvm_status detvm_run_until(detvm_session *s, const void *input, size_t input_l
     detvm_status st = run_steps(s, input, input_len, last_step, err);
     if (st)
         return st;
-    describe_step(s, last_step, step);
+    describe_step(s, last_step, 1, step);
     return DETVM_OK;
 }

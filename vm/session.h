@@ -25,6 +25,7 @@ struct detvm_session {
     uint32_t n_segments;
     detvm_step_hook hook;
     void *hook_user;
+    int hook_without_data;      /* detvm_session_set_hook_data(s, 0) */
     uint32_t last_step;         /* stop after this instruction */
     uint32_t stopped_at;        /* instruction after which the hook stopped the run */
     int stopped;
@@ -53,6 +54,10 @@ struct detvm_session {
  * and creates the threads and their scratch (vm/session_kernels.c). */
 detvm_status vm_session_prepare_kernels(detvm_session *s, detvm_error *err);
 void vm_session_free_kernels(detvm_session *s);
+
+/* Resolves the steps' operands again and stages the int8 ones of every step whose kernel takes
+ * int32 only (vm/session.c); after every choice of kernels. */
+detvm_status vm_session_stage(detvm_session *s, detvm_error *err);
 
 /* The kernel variants the session's CPU steps run ("reference" for those without one), each
  * once, in the order of first use; returns how many (at most cap). */

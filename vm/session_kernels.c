@@ -179,7 +179,7 @@ static uint64_t choose_variants(detvm_session *s, int *any)
 
 /* Chooses the variants again and creates the threads and scratch they need. On failure the
  * session is left on the reference kernels, which still run. */
-static detvm_status prepare(detvm_session *s, detvm_error *err)
+static detvm_status prepare_variants(detvm_session *s, detvm_error *err)
 {
     clear_kernels(s);
     int any;
@@ -220,6 +220,14 @@ static detvm_status prepare(detvm_session *s, detvm_error *err)
         seg->thread_scratch_len = s->thread_scratch_len;
     }
     return DETVM_OK;
+}
+
+/* Chooses the variants, then stages the int8 operands of the kernels that take int32 only
+ * (which kernels those are depends on the choice). */
+static detvm_status prepare(detvm_session *s, detvm_error *err)
+{
+    detvm_status st = prepare_variants(s, err);
+    return st ? st : vm_session_stage(s, err);
 }
 
 detvm_status vm_session_prepare_kernels(detvm_session *s, detvm_error *err)
