@@ -114,6 +114,7 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
     memset(&m, 0, sizeof m);
     m.rounding = -1;
     uint64_t *node_gas = NULL;
+    int32_t *fused_attrs = NULL;
     detvm_status st = cvm_graph_load(json, json_len, &g, err);
     if (!st)
         st = cvm_graph_load_params(&g, params, params_len, err);
@@ -125,6 +126,8 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
         st = cvm_graph_gas(&g, &m.gas, node_gas, err);
     if (!st)
         st = build_ir(&g, node_gas, &m, err);
+    if (!st)
+        st = ir_fuse_cvm(&m, &fused_attrs, err);
     if (!st) {
         ir_choose_storage(&m);
         st = ir_plan_memory(&m, err);
@@ -140,6 +143,7 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
     free(m.tensors);
     free(m.instrs);
     free(node_gas);
+    free(fused_attrs);
     cvm_graph_free(&g);
     return st;
 }

@@ -56,6 +56,12 @@ typedef struct {
  * exactly (its `supports`) becomes a segment for that device; the rest stays on the CPU. */
 detvm_status ir_place_devices(ir_module *m, detvm_error *err);
 
+/* The fusion pass for CVM graphs (loader/fuse.c): conv2d, dense or elemwise_add, then
+ * cvm_right_shift, then an optional relu / clip / cvm_clip, become one fused instruction when
+ * each intermediate tensor has exactly one reader and is not an output. The fused instructions'
+ * attributes live in *attr_pool (malloc'd, the caller frees it after emitting). */
+detvm_status ir_fuse_cvm(ir_module *m, int32_t **attr_pool, detvm_error *err);
+
 /* Stores as int8 every activation of precision <= 8 other than the input, the outputs and
  * device segments' operands (loader/storage.c). Runs before the memory plan. */
 void ir_choose_storage(ir_module *m);

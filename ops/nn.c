@@ -426,3 +426,143 @@ static void upsampling_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor
 }
 
 const dv_op_info dv_info_UPSAMPLING = {"upsampling", 1, 1, 1, upsampling_infer, upsampling_run, 0};
+
+/* ---- the fused ops -----------------------------------------------------------------------
+ *
+ * CONV2D_SHIFT        data, weight[, bias] -> y    attrs (18): conv2d's 13, then the epilogue
+ * DENSE_SHIFT         data, weight[, bias] -> y    attrs (7): dense's 2, then the epilogue
+ * ELEMWISE_ADD_SHIFT  a, b -> y                    attrs (5): the epilogue
+ *
+ * The compiler (loader/fuse.c) joins an op, the CVM_RIGHT_SHIFT that alone reads its output,
+ * and optionally the RELU, CLIP or CVM_CLIP that alone reads the shift's output, into one
+ * instruction:
+ *
+ *     y = act(cvm_right_shift(op(inputs), precision, shift_bit))
+ *
+ * The epilogue's 5 attributes (nn_attrs.h, EPI_*) are precision and shift_bit, as
+ * CVM_RIGHT_SHIFT takes them, then act: 0 (none) or the activation's opcode, RELU (3), CLIP (4)
+ * with a_min = act_a and a_max = act_b, or CVM_CLIP (5) with precision = act_a; the values an
+ * activation does not take are 0.
+ *
+ * Each step is the reference kernel of the unfused op, run in turn on the whole output, so the
+ * arithmetic is theirs (conv2d and dense above, ELEMWISE_ADD, CVM_RIGHT_SHIFT and the
+ * activations in ops/elemwise.c) and the fused op gives the bytes of the unfused chain by
+ * construction. Infer checks the op's attributes and shapes with the op's own infer, and the
+ * epilogue with CVM_RIGHT_SHIFT's and the activation's. The element-wise steps run in place:
+ * those kernels read x[i] and then write y[i] at the same index, touching no other element, so
+ * running one with y = x is the same as running it into a copy. */
+
+static const dv_op_info *op_of(uint32_t opcode)
+{
+    return dv_op_lookup(opcode);
+}
+
+/* The attributes of the epilogue's activation (act_a, act_b as that op takes them). */
+static dv_attrs activation_attrs(const int32_t *e)
+{
+    dv_attrs a = {e + EPI_ACT_A, e[EPI_ACT] == DV_OP_CLIP ? 2u : e[EPI_ACT] == DV_OP_CVM_CLIP};
+    return a;
+}
+
+static const char *epilogue_infer(const int32_t *e, const dv_shape *y)
+{
+    dv_shape same;
+    dv_attrs shift = {e, 2};
+    const char *why = op_of(DV_OP_CVM_RIGHT_SHIFT)->infer(&shift, 1, y, 1, &same);
+    if (why)
+        return why;
+    dv_attrs act = activation_attrs(e);
+    switch (e[EPI_ACT]) {
+    case 0:
+    case DV_OP_RELU:
+        if (e[EPI_ACT_A] != 0 || e[EPI_ACT_B] != 0)
+            return "act_a, act_b: must be 0 without an activation and with relu";
+        return 0;
+    case DV_OP_CVM_CLIP:
+        if (e[EPI_ACT_B] != 0)
+            return "act_b: must be 0 with cvm_clip";
+        return op_of(DV_OP_CVM_CLIP)->infer(&act, 1, y, 1, &same);
+    case DV_OP_CLIP:
+        return op_of(DV_OP_CLIP)->infer(&act, 1, y, 1, &same);
+    default:
+        return "act: must be 0, 3 (relu), 4 (clip) or 5 (cvm_clip)";
+    }
+}
+
+int dv_epilogue_valid(const int32_t *epilogue)
+{
+    const dv_shape one = {1, {1}};
+    return epilogue_infer(epilogue, &one) == 0;
+}
+
+void dv_epilogue_ref(const int32_t *epilogue, int32_t *values, size_t n)
+{
+    dv_tensor t = {values, {1, {(uint32_t)n}}, 0};
+    dv_attrs shift = {epilogue, 2};
+    op_of(DV_OP_CVM_RIGHT_SHIFT)->run(&shift, 1, &t, 1, &t, 0);
+    if (epilogue[EPI_ACT] != 0) {
+        dv_attrs act = activation_attrs(epilogue);
+        op_of((uint32_t)epilogue[EPI_ACT])->run(&act, 1, &t, 1, &t, 0);
+    }
+}
+
+static const char *conv2d_shift_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
+                                      uint32_t n_out, dv_shape *out)
+{
+    if (attrs->n != CONV_N_ATTRS + EPI_N_ATTRS)
+        return "attrs: conv2d_shift takes 18 values";
+    const dv_attrs conv = {attrs->v, CONV_N_ATTRS};
+    const char *why = conv2d_infer(&conv, n_in, in, n_out, out);
+    return why ? why : epilogue_infer(attrs->v + CONV_N_ATTRS, &out[0]);
+}
+
+static void conv2d_shift_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
+                             uint32_t n_out, dv_tensor *out, int32_t *scratch)
+{
+    const dv_attrs conv = {attrs->v, CONV_N_ATTRS};
+    conv2d_run(&conv, n_in, in, n_out, out, scratch);
+    dv_epilogue_ref(attrs->v + CONV_N_ATTRS, out[0].data, (size_t)dv_shape_size(&out[0].shape));
+}
+
+static const char *dense_shift_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
+                                     uint32_t n_out, dv_shape *out)
+{
+    if (attrs->n != DENSE_N_ATTRS + EPI_N_ATTRS)
+        return "attrs: dense_shift takes 7 values";
+    const dv_attrs dense = {attrs->v, DENSE_N_ATTRS};
+    const char *why = dense_infer(&dense, n_in, in, n_out, out);
+    return why ? why : epilogue_infer(attrs->v + DENSE_N_ATTRS, &out[0]);
+}
+
+static void dense_shift_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
+                            uint32_t n_out, dv_tensor *out, int32_t *scratch)
+{
+    const dv_attrs dense = {attrs->v, DENSE_N_ATTRS};
+    dense_run(&dense, n_in, in, n_out, out, scratch);
+    dv_epilogue_ref(attrs->v + DENSE_N_ATTRS, out[0].data, (size_t)dv_shape_size(&out[0].shape));
+}
+
+static const char *add_shift_infer(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in,
+                                   uint32_t n_out, dv_shape *out)
+{
+    if (attrs->n != EPI_N_ATTRS)
+        return "attrs: elemwise_add_shift takes 5 values";
+    const dv_attrs none = {attrs->v, 0};
+    const char *why = op_of(DV_OP_ELEMWISE_ADD)->infer(&none, n_in, in, n_out, out);
+    return why ? why : epilogue_infer(attrs->v, &out[0]);
+}
+
+static void add_shift_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
+                          uint32_t n_out, dv_tensor *out, int32_t *scratch)
+{
+    const dv_attrs none = {attrs->v, 0};
+    op_of(DV_OP_ELEMWISE_ADD)->run(&none, n_in, in, n_out, out, scratch);
+    dv_epilogue_ref(attrs->v, out[0].data, (size_t)dv_shape_size(&out[0].shape));
+}
+
+const dv_op_info dv_info_CONV2D_SHIFT = {"conv2d_shift", 2, 3, 1, conv2d_shift_infer,
+                                         conv2d_shift_run, 0};
+const dv_op_info dv_info_DENSE_SHIFT = {"dense_shift", 2, 3, 1, dense_shift_infer,
+                                        dense_shift_run, 0};
+const dv_op_info dv_info_ELEMWISE_ADD_SHIFT = {"elemwise_add_shift", 2, 2, 1, add_shift_infer,
+                                               add_shift_run, 0};

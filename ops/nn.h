@@ -17,4 +17,11 @@ void dv_conv2d_ref_rows(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *o
 void dv_dense_ref_block(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *out,
                         size_t row_begin, size_t row_end, size_t unit_begin, size_t unit_end);
 
+/* The epilogue of the fused ops (nn_attrs.h, EPI_*) applied in place to n values: the
+ * reference kernels of CVM_RIGHT_SHIFT and of the activation, one after the other. */
+void dv_epilogue_ref(const int32_t *epilogue, int32_t *values, size_t n);
+
+/* Whether the 5 epilogue attributes are valid (what the fused ops' infer accepts of them). */
+int dv_epilogue_valid(const int32_t *epilogue);
+
 #endif

@@ -23,4 +23,10 @@ enum {
 /* UPSAMPLING */
 enum { UPSAMPLING_SCALE, UPSAMPLING_N_ATTRS };
 
+/* The epilogue of the fused ops (CONV2D_SHIFT, DENSE_SHIFT, ELEMWISE_ADD_SHIFT), after the
+ * op's own attributes: CVM_RIGHT_SHIFT's precision and shift_bit, then the activation `act`,
+ * 0 (none) or the opcode DV_OP_RELU, DV_OP_CLIP or DV_OP_CVM_CLIP, with its attributes in
+ * act_a, act_b (CLIP: a_min, a_max; CVM_CLIP: precision, 0; none and RELU: 0, 0). */
+enum { EPI_PRECISION, EPI_SHIFT_BIT, EPI_ACT, EPI_ACT_A, EPI_ACT_B, EPI_N_ATTRS };
+
 #endif

@@ -31,6 +31,12 @@ enum dv_opcode {
     DV_OP_DENSE = 33,       /* data, weight[, bias] -> y   attrs: see ops/nn.c */
     DV_OP_MAX_POOL2D = 34,  /* x -> y                      attrs: see ops/nn.c */
     DV_OP_UPSAMPLING = 35,  /* x -> y                      attrs: see ops/nn.c */
+    /* ops/nn.c, fused by the compiler (loader/fuse.c): an op, then CVM_RIGHT_SHIFT, then an
+     * optional activation, in one instruction. The epilogue's 5 attrs follow the op's own:
+     * precision, shift_bit, act (0, or the opcode RELU, CLIP or CVM_CLIP), act_a, act_b. */
+    DV_OP_CONV2D_SHIFT = 36,      /* data, weight[, bias] -> y   attrs: conv2d's 13, epilogue */
+    DV_OP_DENSE_SHIFT = 37,       /* data, weight[, bias] -> y   attrs: dense's 2, epilogue */
+    DV_OP_ELEMWISE_ADD_SHIFT = 38, /* a, b -> y                  attrs: epilogue */
 
     /* ops/reduce.c */
     DV_OP_SUM = 40,         /* x -> y                      attrs: see ops/reduce.c */

@@ -634,6 +634,24 @@ static const char *qmean_infer(const dv_attrs *attrs, uint32_t n_in, const dv_sh
     return dv_shape_check(&out[0]);
 }
 
+/* Folds 1/count into the multiplier as TFLite does: count < 2^31 and the multiplier < 2^31,
+ * so multiplier * 2^e < 2^63, and the quotient is below 2^31 since 2^e <= count. */
+dv_qmean_scaling dv_qmean_scaling_of(const int32_t *a, int64_t count)
+{
+    int e = 0;
+    while (e < 62 && ((int64_t)1 << (e + 1)) <= count)
+        e++;
+    if (e > 32)
+        e = 32;
+    if (e > 31 + a[QM_SHIFT])
+        e = 31 + a[QM_SHIFT];
+    dv_qmean_scaling q;
+    q.multiplier = (int32_t)(((int64_t)a[QM_MULTIPLIER] << e) / count);
+    q.shift = a[QM_SHIFT] - e;
+    q.zero_sum = (uint32_t)((uint64_t)(int64_t)a[QM_INPUT_ZERO_POINT] * (uint64_t)count);
+    return q;
+}
+
 static void qmean_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
                       uint32_t n_out, dv_tensor *out, int32_t *scratch)
 {
@@ -672,22 +690,10 @@ static void qmean_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
         }
     }
 
-    /* Fold 1/count into the multiplier as TFLite does: count < 2^31 and the multiplier
-     * < 2^31, so multiplier * 2^e < 2^63, and the quotient is below 2^31 since 2^e <= count. */
-    int e = 0;
-    while (e < 62 && ((int64_t)1 << (e + 1)) <= count)
-        e++;
-    if (e > 32)
-        e = 32;
-    if (e > 31 + a[QM_SHIFT])
-        e = 31 + a[QM_SHIFT];
-    const int32_t multiplier = (int32_t)(((int64_t)a[QM_MULTIPLIER] << e) / count);
-    const int32_t shift = a[QM_SHIFT] - e;
-    const uint32_t zero_sum = (uint32_t)((uint64_t)(int64_t)a[QM_INPUT_ZERO_POINT] *
-                                         (uint64_t)count);
+    const dv_qmean_scaling q = dv_qmean_scaling_of(a, count);
     for (size_t i = 0; i < n_outputs; i++) {
-        int32_t scaled = dv_multiply_by_quantized_multiplier(as_int32(acc[i] - zero_sum),
-                                                             multiplier, shift, a[QM_ROUNDING]);
+        int32_t scaled = dv_multiply_by_quantized_multiplier(as_int32(acc[i] - q.zero_sum),
+                                                             q.multiplier, q.shift, a[QM_ROUNDING]);
         out[0].data[i] =
             dv_clamp(as_int32((uint32_t)scaled + (uint32_t)a[QM_OUTPUT_ZERO_POINT]), -128, 127);
     }

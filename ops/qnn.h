@@ -31,4 +31,14 @@ static inline int32_t dv_qnn_requantize(uint32_t acc, int32_t multiplier, int32_
 void dv_qconv2d_pixel(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *out, size_t n,
                       size_t oy, size_t ox, size_t o_begin, size_t o_end);
 
+/* QMEAN's requantization of the sums of `count` elements (attrs as QMEAN's, ops/qnn_attrs.h):
+ * y = clamp(MBQM(sum - zero_sum, multiplier, shift) + output_zero_point, -128, 127), every
+ * step modulo 2^32 as documented at the kernel. */
+typedef struct {
+    int32_t multiplier, shift;
+    uint32_t zero_sum;
+} dv_qmean_scaling;
+
+dv_qmean_scaling dv_qmean_scaling_of(const int32_t *attrs, int64_t count);
+
 #endif

@@ -22,6 +22,10 @@ extern const dv_variant dv_variant_qsub_vnni, dv_variant_qsub_avx2;
 /* The CVM variants in ops/x86/nn_conv.c and nn_dense.c. */
 extern const dv_variant dv_variant_cvm_conv2d_vnni, dv_variant_cvm_conv2d_avx2;
 extern const dv_variant dv_variant_cvm_dense_vnni, dv_variant_cvm_dense_avx2;
+/* The fused CVM ops (ops/nn.c, loader/fuse.c), in the same files. */
+extern const dv_variant dv_variant_cvm_conv2d_shift_vnni, dv_variant_cvm_conv2d_shift_avx2;
+extern const dv_variant dv_variant_cvm_dense_shift_vnni, dv_variant_cvm_dense_shift_avx2;
+extern const dv_variant dv_variant_elemwise_add_shift_vnni, dv_variant_elemwise_add_shift_avx2;
 
 /* The CVM element-wise and pooling variants in ops/x86/elemwise.c and pool.c. */
 extern const dv_variant dv_variant_cvm_right_shift_vnni, dv_variant_cvm_right_shift_avx2;
@@ -32,6 +36,11 @@ extern const dv_variant dv_variant_elemwise_add_vnni, dv_variant_elemwise_add_av
 extern const dv_variant dv_variant_broadcast_add_vnni, dv_variant_broadcast_add_avx2;
 extern const dv_variant dv_variant_max_pool2d_vnni, dv_variant_max_pool2d_avx2;
 
+/* TRANSPOSE in ops/x86/transform.c. */
+extern const dv_variant dv_variant_transpose_vnni, dv_variant_transpose_avx2;
+/* QMEAN and QAVG_POOL2D in ops/x86/qpool.c (one AVX2 variant serves both levels). */
+extern const dv_variant dv_variant_qmean_avx2, dv_variant_qavg_pool2d_avx2;
+
 /* Every variant; for one opcode, the better ones first (VNNI before AVX2). */
 static const dv_variant *const variants[] = {
     &dv_variant_qconv2d_vnni,           &dv_variant_qconv2d_avx2,
@@ -41,6 +50,9 @@ static const dv_variant *const variants[] = {
     &dv_variant_qsub_vnni,              &dv_variant_qsub_avx2,
     &dv_variant_cvm_conv2d_vnni,        &dv_variant_cvm_conv2d_avx2,
     &dv_variant_cvm_dense_vnni,         &dv_variant_cvm_dense_avx2,
+    &dv_variant_cvm_conv2d_shift_vnni,  &dv_variant_cvm_conv2d_shift_avx2,
+    &dv_variant_cvm_dense_shift_vnni,   &dv_variant_cvm_dense_shift_avx2,
+    &dv_variant_elemwise_add_shift_vnni, &dv_variant_elemwise_add_shift_avx2,
     &dv_variant_cvm_right_shift_vnni,   &dv_variant_cvm_right_shift_avx2,
     &dv_variant_cvm_clip_vnni,          &dv_variant_cvm_clip_avx2,
     &dv_variant_clip_vnni,              &dv_variant_clip_avx2,
@@ -48,15 +60,25 @@ static const dv_variant *const variants[] = {
     &dv_variant_elemwise_add_vnni,      &dv_variant_elemwise_add_avx2,
     &dv_variant_broadcast_add_vnni,     &dv_variant_broadcast_add_avx2,
     &dv_variant_max_pool2d_vnni,        &dv_variant_max_pool2d_avx2,
+    &dv_variant_transpose_vnni,         &dv_variant_transpose_avx2,
+    &dv_variant_qmean_avx2,             &dv_variant_qavg_pool2d_avx2,
 };
 #define N_VARIANTS (sizeof variants / sizeof variants[0])
 
 extern const dv_variant_packing dv_packing_qconv2d_vnni, dv_packing_qconv2d_avx2;
 extern const dv_variant_packing dv_packing_cvm_conv2d_vnni, dv_packing_cvm_conv2d_avx2;
+extern const dv_variant_packing dv_packing_cvm_conv2d_shift_vnni, dv_packing_cvm_conv2d_shift_avx2;
+extern const dv_variant_packing dv_packing_qdepthwise_conv2d_vnni,
+    dv_packing_qdepthwise_conv2d_avx2;
+extern const dv_variant_packing dv_packing_qfully_connected_vnni,
+    dv_packing_qfully_connected_avx2;
 
 static const dv_variant_packing *const packings[] = {
     &dv_packing_qconv2d_vnni,    &dv_packing_qconv2d_avx2,
     &dv_packing_cvm_conv2d_vnni, &dv_packing_cvm_conv2d_avx2,
+    &dv_packing_cvm_conv2d_shift_vnni, &dv_packing_cvm_conv2d_shift_avx2,
+    &dv_packing_qdepthwise_conv2d_vnni, &dv_packing_qdepthwise_conv2d_avx2,
+    &dv_packing_qfully_connected_vnni, &dv_packing_qfully_connected_avx2,
 };
 #define N_PACKINGS (sizeof packings / sizeof packings[0])
 

@@ -196,6 +196,20 @@ static void conv_attrs(instance *t, int pointwise)
     a[QC_ROUNDING] = chance(50) ? DV_ROUND_DOUBLE : DV_ROUND_SINGLE;
 }
 
+/* Sometimes TFLite's own ranges on every channel (right shifts, multipliers in [2^30, 2^31),
+ * a zero point's output offset), the case the conv kernels requantize fastest. */
+static void tflite_requant(instance *t, uint32_t channels, int32_t *output_offset)
+{
+    if (!chance(35))
+        return;
+    const int32_t base = between(-14, -1);
+    for (uint32_t o = 0; o < channels; o++) {
+        t->in_data[3][o] = between(1 << 30, INT32_MAX);
+        t->in_data[4][o] = chance(80) ? base : between(-20, -1);
+    }
+    *output_offset = between(-128, 127);
+}
+
 static void make_qconv2d(instance *t)
 {
     const int pointwise = chance(35);
@@ -219,12 +233,15 @@ static void make_qconv2d(instance *t)
     fill(t->in_data[1], (size_t)dv_shape_size(&t->in_shape[1]),
          chance(85) ? (mode == V_WIDE || mode == V_SCATTERED ? V_INT8 : mode) : (int)(rnd() % V_COUNT));
     channel_vectors(t, groups * per_group);
+    tflite_requant(t, groups * per_group, &t->attrs[QC_OUTPUT_OFFSET]);
 }
 
 static void make_qdepthwise(instance *t)
 {
-    const uint32_t channels = (uint32_t)between(1, 40);
-    const uint32_t multiplier = chance(70) ? 1 : (uint32_t)between(2, 8);
+    /* sometimes MobileNet-wide: the VNNI variant packs blocks of 64 and 32 channels apart */
+    const int wide = chance(20);
+    const uint32_t channels = (uint32_t)(wide ? between(41, 200) : between(1, 40));
+    const uint32_t multiplier = wide || chance(70) ? 1 : (uint32_t)between(2, 8);
     const int three = chance(60);
     const uint32_t kh = three ? 3 : (uint32_t)between(1, 5);
     const uint32_t kw = three ? 3 : (uint32_t)between(1, 5);
@@ -245,8 +262,10 @@ static void make_qdepthwise(instance *t)
 
 static void make_qfully_connected(instance *t)
 {
-    const uint32_t rows = (uint32_t)between(1, 4), depth = (uint32_t)between(1, 70);
-    const uint32_t units = (uint32_t)between(1, 70);
+    /* sometimes deep rows and many units: several chunks of the packed path */
+    const uint32_t rows = (uint32_t)between(1, 4);
+    const uint32_t depth = (uint32_t)(chance(20) ? between(60, 300) : between(1, 70));
+    const uint32_t units = (uint32_t)(chance(20) ? between(100, 300) : between(1, 70));
     int32_t *a = t->attrs;
     t->n_attrs = QFC_N_ATTRS;
     t->n_in = 5;
@@ -264,6 +283,7 @@ static void make_qfully_connected(instance *t)
     t->in_data[1] = alloc_for(&t->in_shape[1]);
     fill(t->in_data[1], (size_t)dv_shape_size(&t->in_shape[1]), (int)(rnd() % V_COUNT));
     channel_vectors(t, units);
+    tflite_requant(t, units, &t->attrs[QFC_OUTPUT_OFFSET]);
 }
 
 /* ---- CVM element-wise ops and MAX_POOL2D (ops/x86/elemwise.c, pool.c) ----------------------- */
@@ -356,6 +376,37 @@ static void make_elemwise_add(instance *t)
     elem_inputs(t, 2);
 }
 
+/* ELEMWISE_ADD_SHIFT (ops/nn.c): the shift's attributes as make_cvm_right_shift draws them,
+ * then no activation, relu, a clip or a cvm_clip (attrs: nn_attrs.h, EPI_*). */
+static void make_elemwise_add_shift(instance *t)
+{
+    make_cvm_right_shift(t);
+    free(t->in_data[0]);
+    t->in_data[0] = NULL;
+    t->n_attrs = 5;
+    t->attrs[2] = t->attrs[3] = t->attrs[4] = 0;
+    switch (rnd() % 4) {
+    case 1: t->attrs[2] = DV_OP_RELU; break;
+    case 2:
+        make_clip(t);
+        t->attrs[3] = t->attrs[0];
+        t->attrs[4] = t->attrs[1];
+        free(t->in_data[0]);
+        t->in_data[0] = NULL;
+        t->attrs[0] = draw_precision();
+        t->attrs[1] = between(1, 32);
+        t->attrs[2] = DV_OP_CLIP;
+        t->n_attrs = 5;
+        break;
+    case 3:
+        t->attrs[2] = DV_OP_CVM_CLIP;
+        t->attrs[3] = draw_precision();
+        break;
+    default: break;
+    }
+    elem_inputs(t, 2);
+}
+
 /* Mostly equal shapes (the variant's case), sometimes a broadcast it declines. */
 static void make_broadcast_add(instance *t)
 {
@@ -416,7 +467,10 @@ static void make_qaddsub(instance *t)
     }
     int32_t *a = t->attrs;
     for (int i = 0; i < 3; i++) {
-        a[3 * i + 1] = chance(10) ? (chance(50) ? 0 : INT32_MAX) : between(1 << 30, INT32_MAX);
+        /* 2^30 is TFLite's ratio 1/2, which the AVX-512 variant scales by a shift */
+        a[3 * i + 1] = chance(10)   ? (chance(50) ? 0 : INT32_MAX)
+                       : chance(25) ? 1 << 30
+                                    : between(1 << 30, INT32_MAX);
         a[3 * i + 2] = chance(15) ? odd_shift[rnd() % 4] : between(-31, 0);
     }
     a[0] = draw_offset();
@@ -437,6 +491,104 @@ static void make_qaddsub(instance *t)
     }
 }
 
+/* TRANSPOSE (ops/x86/transform.c): any permutation of 1 to 6 axes, often the 4-D layout
+ * changes (NCHW <-> NHWC, 1 to 5 channels: the interleaving paths), sizes of 1 (dropped) and
+ * sizes that leave partial 8x8 tiles; any int32 value. */
+static void make_transpose(instance *t)
+{
+    const uint32_t ndim = (uint32_t)between(1, 6);
+    dv_shape *s = &t->in_shape[0];
+    int32_t *perm = t->attrs;
+    t->n_in = 1;
+    t->n_attrs = ndim;
+    s->ndim = ndim;
+    for (uint32_t i = 0; i < ndim; i++) {
+        s->dim[i] = (uint32_t)(chance(20) ? 1 : between(1, ndim <= 2 ? 300 : ndim <= 4 ? 20 : 6));
+        perm[i] = (int32_t)i;
+    }
+    for (uint32_t i = ndim; i > 1; i--) {
+        const uint32_t j = rnd() % i;
+        const int32_t swap = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = swap;
+    }
+    if (ndim == 4 && chance(50)) {
+        static const int32_t layouts[2][4] = {{0, 2, 3, 1}, {0, 3, 1, 2}};
+        memcpy(perm, layouts[rnd() % 2], sizeof layouts[0]);
+        *s = shape(4, (uint32_t)between(1, 2), (uint32_t)between(1, chance(50) ? 5 : 40),
+                   (uint32_t)between(1, 60), (uint32_t)between(1, 70));
+    }
+    t->in_data[0] = alloc_for(s);
+    for (size_t k = 0; k < (size_t)dv_shape_size(s); k++)
+        t->in_data[0][k] = draw_elem();
+}
+
+/* QMEAN (ops/x86/qpool.c): any axis mask over 1 to 5 axes (reduced axes together or apart),
+ * often MobileNet's mean over H and W of an NHWC tensor with many channels; zero points in
+ * and beyond int8, multipliers and shifts over the whole range infer accepts. */
+static void make_qmean(instance *t)
+{
+    const uint32_t ndim = (uint32_t)between(1, 5);
+    dv_shape *s = &t->in_shape[0];
+    int32_t *a = t->attrs;
+    t->n_in = 1;
+    t->n_attrs = QM_N_ATTRS;
+    s->ndim = ndim;
+    for (uint32_t i = 0; i < ndim; i++)
+        s->dim[i] = (uint32_t)(chance(20) ? 1 : between(1, ndim <= 2 ? 200 : 12));
+    a[QM_AXIS_MASK] = (int32_t)(rnd() % (1u << ndim));
+    if (chance(30)) {
+        *s = shape(4, (uint32_t)between(1, 2), (uint32_t)between(1, 8), (uint32_t)between(1, 8),
+                   (uint32_t)between(1, 1300));
+        a[QM_AXIS_MASK] = 6;
+    }
+    a[QM_KEEP_DIMS] = chance(50);
+    a[QM_INPUT_ZERO_POINT] = draw_offset();
+    a[QM_OUTPUT_ZERO_POINT] = draw_offset();
+    a[QM_MULTIPLIER] = chance(85) ? between(1 << 30, INT32_MAX) : (chance(50) ? 0 : INT32_MAX);
+    a[QM_SHIFT] = chance(85) ? between(-31, 30) : (chance(50) ? -31 : 30);
+    a[QM_ROUNDING] = chance(50) ? DV_ROUND_DOUBLE : DV_ROUND_SINGLE;
+    t->in_data[0] = alloc_for(s);
+    fill(t->in_data[0], (size_t)dv_shape_size(s), (int)(rnd() % V_COUNT));
+}
+
+/* QAVG_POOL2D (ops/x86/qpool.c): random windows, strides and paddings (windows cut by the
+ * border divide by fewer taps), sometimes a global pool; channel counts across several
+ * vectors; any int32 value, so that the rounded division sees every sign and magnitude. */
+static void make_qavg_pool2d(instance *t)
+{
+    int32_t *a = t->attrs;
+    dv_shape *s = &t->in_shape[0];
+    t->n_in = 1;
+    t->n_attrs = QP_N_ATTRS;
+    *s = shape(4, (uint32_t)between(1, 2), (uint32_t)between(1, 9), (uint32_t)between(1, 9),
+               (uint32_t)(chance(30) ? between(100, 300) : between(1, 40)));
+    a[QP_FILTER_H] = between(1, 4);
+    a[QP_FILTER_W] = between(1, 4);
+    a[QP_STRIDE_H] = between(1, 3);
+    a[QP_STRIDE_W] = between(1, 3);
+    for (int i = QP_PAD_TOP; i <= QP_PAD_RIGHT; i++)
+        a[i] = chance(50) ? 0 : between(0, 3);
+    if (chance(20)) {
+        a[QP_FILTER_H] = (int32_t)s->dim[1];
+        a[QP_FILTER_W] = (int32_t)s->dim[2];
+        for (int i = QP_PAD_TOP; i <= QP_PAD_RIGHT; i++)
+            a[i] = 0;
+    }
+    int32_t lo = between(-128, 127), hi = between(-128, 127);
+    if (chance(40)) {
+        lo = -128;
+        hi = 127;
+    }
+    a[QP_ACT_MIN] = lo < hi ? lo : hi;
+    a[QP_ACT_MAX] = lo < hi ? hi : lo;
+    t->in_data[0] = alloc_for(s);
+    const size_t n = (size_t)dv_shape_size(s);
+    const int mode = (int)(rnd() % V_COUNT), wide = chance(40);
+    for (size_t k = 0; k < n; k++)
+        t->in_data[0][k] = wide ? draw_elem() : draw(mode);
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -455,6 +607,9 @@ static const suite suites[] = {
     {DV_OP_QSUB, "qsub", make_qaddsub, NULL, 3},
     {DV_OP_CONV2D, "conv2d", NULL, "tests/test_variants_nn.c", 1},
     {DV_OP_DENSE, "dense", NULL, "tests/test_variants_nn.c", 1},
+    {DV_OP_CONV2D_SHIFT, "conv2d_shift", NULL, "tests/test_variants_nn.c", 1},
+    {DV_OP_DENSE_SHIFT, "dense_shift", NULL, "tests/test_variants_nn.c", 1},
+    {DV_OP_ELEMWISE_ADD_SHIFT, "elemwise_add_shift", make_elemwise_add_shift, NULL, 3},
     {DV_OP_CVM_RIGHT_SHIFT, "cvm_right_shift", make_cvm_right_shift, NULL, 1},
     {DV_OP_CVM_CLIP, "cvm_clip", make_cvm_clip, NULL, 1},
     {DV_OP_CLIP, "clip", make_clip, NULL, 1},
@@ -462,6 +617,9 @@ static const suite suites[] = {
     {DV_OP_ELEMWISE_ADD, "elemwise_add", make_elemwise_add, NULL, 3},
     {DV_OP_BROADCAST_ADD, "broadcast_add", make_broadcast_add, NULL, 3},
     {DV_OP_MAX_POOL2D, "max_pool2d", make_max_pool2d, NULL, 1},
+    {DV_OP_TRANSPOSE, "transpose", make_transpose, NULL, 1},
+    {DV_OP_QMEAN, "qmean", make_qmean, NULL, 1},
+    {DV_OP_QAVG_POOL2D, "qavg_pool2d", make_qavg_pool2d, NULL, 1},
 };
 
 static const suite *suite_of(uint32_t opcode)
@@ -533,7 +691,9 @@ static void run_device(const dv_variant *v, const dv_variant_packing *pk, const 
                        const dv_op_info *op, bound *b, uint64_t items, uint64_t scratch_len,
                        uint32_t n, int32_t *scratch)
 {
-    hal_step step = {op, b->attrs, b->n_in, 1, b->in, b->out, v, items, packed ? pk : NULL, packed};
+    hal_step step = {.op = op, .attrs = b->attrs, .n_in = b->n_in, .n_out = 1, .in = b->in,
+                     .out = b->out, .variant = v, .items = items, .packing = packed ? pk : NULL,
+                     .packed = packed};
     const uint64_t stride = (scratch_len + 15) / 16 * 16;
     hal_segment seg = {&step, 1, NULL, NULL, NULL, pools[n], scratch, stride};
     void *handle = NULL, *tag = NULL;

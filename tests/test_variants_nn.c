@@ -1,13 +1,17 @@
-/* Differential tests of the CVM CONV2D and DENSE variants (ops/x86/nn_conv.c, nn_dense.c)
- * against the reference kernels of ops/nn.c: random shapes (kernels 1..7, strides 1..3,
- * dilations 1..3, asymmetric paddings, groups, depthwise and depth multipliers, channel counts
- * that are not multiples of the vector width, batches, with and without bias) and values
- * (int8, the -128 / 127 extremes, int16, INT32 extremes scattered so that only some rows take
- * the exact fallback, out-of-range weights). Every output must have the reference's bytes,
- * whether the items run in one call, split into ranges with their own scratch, or through the
- * CPU device (hal/cpu.c) with 2 and 3 real threads; and again with the weights packed once
- * ahead (dv_variant_packing). The scratch and the packed buffer start as garbage, the output as
- * a sentinel. Variants the CPU lacks are skipped. The seed is fixed (DETVM_TEST_SEED overrides
+/* Differential tests of the CVM CONV2D, DENSE and fused CONV2D_SHIFT, DENSE_SHIFT variants
+ * (ops/x86/nn_conv.c, nn_dense.c) against the reference kernels of ops/nn.c: random shapes
+ * (kernels 1..7, strides 1..3, dilations 1..3, asymmetric paddings, groups, depthwise and depth
+ * multipliers, channel counts that are not multiples of the vector width, batches, with and
+ * without bias) and values (int8, the -128 / 127 extremes, int16, INT32 extremes scattered so
+ * that only some rows take the exact fallback, out-of-range weights); for the fused ops random
+ * epilogues (precisions and shifts 1..32, no activation, relu, clips, cvm_clips). Each instance
+ * runs in one of the four storages of DV_VARIANT_INT8 (every tensor int32; the data int8; the
+ * output int8; both), against the reference on the stored values with its output narrowed by
+ * dv_store_i8 when the output is int8. Every output must have the reference's bytes, whether
+ * the items run in one call, split into ranges with their own scratch, or through the CPU
+ * device (hal/cpu.c) with 2 and 3 real threads; and again with the weights packed once ahead
+ * (dv_variant_packing). The scratch and the packed buffer start as garbage, the output as a
+ * sentinel. Variants the CPU lacks are skipped. The seed is fixed (DETVM_TEST_SEED overrides
  * it). */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,26 +22,34 @@
 #include "check.h"
 #include "nn_attrs.h"
 #include "op.h"
+#include "opcodes.h"
 #include "variant.h"
 
-extern const dv_op_info dv_info_CONV2D, dv_info_DENSE;
+extern const dv_op_info dv_info_CONV2D, dv_info_DENSE, dv_info_CONV2D_SHIFT, dv_info_DENSE_SHIFT;
 
+/* [fused][isa]: the plain op's variants, then the fused op's */
 #if defined(__x86_64__)
 extern const dv_variant dv_variant_cvm_conv2d_avx2, dv_variant_cvm_conv2d_vnni;
 extern const dv_variant dv_variant_cvm_dense_avx2, dv_variant_cvm_dense_vnni;
+extern const dv_variant dv_variant_cvm_conv2d_shift_avx2, dv_variant_cvm_conv2d_shift_vnni;
+extern const dv_variant dv_variant_cvm_dense_shift_avx2, dv_variant_cvm_dense_shift_vnni;
 extern const dv_variant_packing dv_packing_cvm_conv2d_avx2, dv_packing_cvm_conv2d_vnni;
+extern const dv_variant_packing dv_packing_cvm_conv2d_shift_avx2, dv_packing_cvm_conv2d_shift_vnni;
 #define N_VARIANTS 2
-static const dv_variant_packing *conv_packings[N_VARIANTS] = {&dv_packing_cvm_conv2d_avx2,
-                                                              &dv_packing_cvm_conv2d_vnni};
-static const dv_variant *conv_variants[N_VARIANTS] = {&dv_variant_cvm_conv2d_avx2,
-                                                      &dv_variant_cvm_conv2d_vnni};
-static const dv_variant *dense_variants[N_VARIANTS] = {&dv_variant_cvm_dense_avx2,
-                                                       &dv_variant_cvm_dense_vnni};
+static const dv_variant_packing *conv_packings[2][N_VARIANTS] = {
+    {&dv_packing_cvm_conv2d_avx2, &dv_packing_cvm_conv2d_vnni},
+    {&dv_packing_cvm_conv2d_shift_avx2, &dv_packing_cvm_conv2d_shift_vnni}};
+static const dv_variant *conv_variants[2][N_VARIANTS] = {
+    {&dv_variant_cvm_conv2d_avx2, &dv_variant_cvm_conv2d_vnni},
+    {&dv_variant_cvm_conv2d_shift_avx2, &dv_variant_cvm_conv2d_shift_vnni}};
+static const dv_variant *dense_variants[2][N_VARIANTS] = {
+    {&dv_variant_cvm_dense_avx2, &dv_variant_cvm_dense_vnni},
+    {&dv_variant_cvm_dense_shift_avx2, &dv_variant_cvm_dense_shift_vnni}};
 #else
 #define N_VARIANTS 1
-static const dv_variant *conv_variants[N_VARIANTS] = {0};
-static const dv_variant *dense_variants[N_VARIANTS] = {0};
-static const dv_variant_packing *conv_packings[N_VARIANTS] = {0};
+static const dv_variant *conv_variants[2][N_VARIANTS] = {{0}, {0}};
+static const dv_variant *dense_variants[2][N_VARIANTS] = {{0}, {0}};
+static const dv_variant_packing *conv_packings[2][N_VARIANTS] = {{0}, {0}};
 #endif
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
@@ -88,6 +100,111 @@ static void fill(int32_t *v, size_t n, int mode)
 
 static hal_threads *pools[4]; /* pools[n]: n threads */
 
+/* A random epilogue (nn_attrs.h): mostly what CVM models have (precision 8, shifts 6..12,
+ * relu), and every precision, shift and activation sometimes. */
+static void random_epilogue(int32_t *e)
+{
+    e[EPI_PRECISION] = rnd() % 2 ? 8 : between(1, 32);
+    e[EPI_SHIFT_BIT] = rnd() % 2 ? between(6, 12) : between(1, 32);
+    e[EPI_ACT] = e[EPI_ACT_A] = e[EPI_ACT_B] = 0;
+    switch (rnd() % 5) {
+    case 0: break;
+    case 1:
+    case 2: e[EPI_ACT] = DV_OP_RELU; break;
+    case 3: {
+        int32_t lo = rnd() % 3 ? between(-200, 200) : (int32_t)rnd();
+        int32_t hi = rnd() % 3 ? between(-200, 200) : (int32_t)rnd();
+        if (lo == INT32_MIN)
+            lo++;
+        if (hi == INT32_MIN)
+            hi++;
+        if (lo == hi && lo < INT32_MAX)
+            hi = lo + 1;
+        else if (lo == hi)
+            lo = hi - 1;
+        e[EPI_ACT] = DV_OP_CLIP;
+        e[EPI_ACT_A] = lo < hi ? lo : hi;
+        e[EPI_ACT_B] = lo < hi ? hi : lo;
+        break;
+    }
+    default:
+        e[EPI_ACT] = DV_OP_CVM_CLIP;
+        e[EPI_ACT_A] = between(1, 32);
+        break;
+    }
+}
+
+/* The storages of DV_VARIANT_INT8: every tensor int32; the data int8; the output int8; both. */
+enum { S_INT32, S_IN8, S_OUT8, S_BOTH8, N_STORAGES };
+static const char *const storage_names[N_STORAGES] = {"int32", "int8 in", "int8 out",
+                                                      "int8 in and out"};
+
+/* An instance in one storage: the variant's view of the tensors (in[0] int8 when the data is,
+ * out int8 when the output is) and the reference's output bytes on the stored values. */
+typedef struct {
+    dv_tensor in[3], out;
+    int8_t *x8, *y8;
+    int32_t *x_wide, *want32, *y32;
+    const void *want;
+    size_t n_out, out_bytes;
+} stored;
+
+/* Runs the reference `op` on the instance as `storage` stores it. `in` holds int32 data. */
+static int stored_init(stored *st, const dv_op_info *op, const dv_attrs *attrs, uint32_t n_in,
+                       const dv_tensor *in, const dv_shape *ys, int storage)
+{
+    memset(st, 0, sizeof *st);
+    size_t nx = (size_t)dv_shape_size(&in[0].shape);
+    st->n_out = (size_t)dv_shape_size(ys);
+    st->x8 = malloc(nx + 64);
+    st->x_wide = malloc(nx * 4 + 4);
+    st->want32 = malloc(st->n_out * 4 + 4);
+    st->y32 = malloc(st->n_out * 4 + 4);
+    st->y8 = malloc(st->n_out + 64);
+    if (!st->x8 || !st->x_wide || !st->want32 || !st->y32 || !st->y8)
+        return 0;
+    for (uint32_t i = 0; i < n_in; i++)
+        st->in[i] = in[i];
+    const int in8 = storage == S_IN8 || storage == S_BOTH8;
+    const int out8 = storage == S_OUT8 || storage == S_BOTH8;
+    dv_tensor ref_in[3];
+    for (uint32_t i = 0; i < n_in; i++)
+        ref_in[i] = in[i];
+    if (in8) {
+        for (size_t i = 0; i < nx; i++) {
+            st->x8[i] = dv_store_i8(in[0].data[i]);
+            st->x_wide[i] = st->x8[i];
+        }
+        ref_in[0].data = st->x_wide;
+        st->in[0].data = NULL;
+        st->in[0].i8 = st->x8;
+    }
+    dv_tensor ref_out = {st->want32, *ys, 0};
+    op->run(attrs, n_in, ref_in, 1, &ref_out, NULL);
+    st->out.shape = *ys;
+    if (out8) {
+        for (size_t i = 0; i < st->n_out; i++)
+            st->y8[i] = dv_store_i8(st->want32[i]);
+        st->want = st->y8;
+        st->out_bytes = st->n_out;
+        st->out.i8 = (int8_t *)st->y32;  /* the variant writes here; y8 holds the want */
+    } else {
+        st->want = st->want32;
+        st->out_bytes = st->n_out * 4;
+        st->out.data = st->y32;
+    }
+    return 1;
+}
+
+static void stored_free(stored *st)
+{
+    free(st->x8);
+    free(st->x_wide);
+    free(st->want32);
+    free(st->y32);
+    free(st->y8);
+}
+
 /* Runs all items through the CPU device with n threads (pools[n]), as a session step does. */
 static void run_device(const dv_variant *v, const dv_variant_packing *packing, const void *packed,
                        const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, dv_tensor *out,
@@ -114,13 +231,17 @@ static int variant_usable(const dv_variant *v, uint32_t isa)
 }
 
 /* Runs variant v over all items, in one call and split into three ranges, and compares both
- * with `want`; then again with its one-time packing, if it has one (`packing`, may be NULL).
- * Returns 1 when the variant accepted the instance. */
+ * with the reference's bytes; then again with its one-time packing, if it has one (`packing`,
+ * may be NULL). Returns 1 when the variant accepted the instance. */
 static int check_variant(const dv_variant *v, const dv_variant_packing *packing,
-                         const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
-                         const dv_shape *in_shapes, dv_tensor *out, const int32_t *want,
-                         size_t n_out, const char *what)
+                         const dv_attrs *attrs, uint32_t n_in, stored *st,
+                         const dv_shape *in_shapes, const char *what)
 {
+    const dv_tensor *in = st->in;
+    dv_tensor *out = &st->out;
+    uint8_t *got = out->i8 ? (uint8_t *)out->i8 : (uint8_t *)out->data;
+    const uint8_t *want = st->want;
+    const size_t n_out = st->out_bytes;
     if (!v->accepts(attrs, n_in, in_shapes))
         return 0;
     uint64_t items = v->items(attrs, n_in, in_shapes);
@@ -160,8 +281,7 @@ static int check_variant(const dv_variant *v, const dv_variant_packing *packing,
             cut[1] = items ? rnd() % (items + 1) : 0;
             cut[2] = cut[1] + (items - cut[1] ? rnd() % (items - cut[1] + 1) : 0);
         }
-        for (size_t i = 0; i < n_out; i++)
-            out->data[i] = 0x5a5a5a5a;
+        memset(got, 0x5a, n_out);
         if (way >= 2) {
             memset(scratch, 0xa5, (size_t)(stride * 3 + 32) * sizeof *scratch);
             run_device(v, packing, with, attrs, n_in, in, out, items, scratch64, stride,
@@ -176,11 +296,11 @@ static int check_variant(const dv_variant *v, const dv_variant_packing *packing,
         }
         size_t bad = 0, first = 0;
         for (size_t i = 0; i < n_out; i++)
-            if (out->data[i] != want[i] && bad++ == 0)
+            if (got[i] != want[i] && bad++ == 0)
                 first = i;
-        CHECK(bad == 0, "%s %s %s %s: %zu of %zu outputs differ, first [%zu] = %d, want %d",
+        CHECK(bad == 0, "%s %s %s %s: %zu of %zu output bytes differ, first [%zu] = %u, want %u",
               what, v->name, with ? "run_packed" : "run", hows[way], bad, n_out, first,
-              out->data[first], want[first]);
+              got[first], want[first]);
     }
     free(packed_block);
     free(scratch);
@@ -194,12 +314,17 @@ typedef struct {
     int32_t pt, pl, pb, pr, bias;
 } conv_case;
 
+/* One instance: CONV2D, or CONV2D_SHIFT with a random epilogue when `fused`, in `storage`.
+ * accepted[fused][v] counts the instances variant v took. Returns 0 for shapes infer refuses. */
 static int conv_instance(const conv_case *k, int wmode, int xmode, uint32_t isa,
-                         int *accepted)
+                         int accepted[2][N_VARIANTS], int fused, int storage)
 {
-    int32_t a[CONV_N_ATTRS] = {k->groups * k->out_pg, k->kh, k->kw, k->sh, k->sw, k->pt,
-                               k->pl, k->pb, k->pr, k->dh, k->dw, k->groups, k->bias};
-    dv_attrs attrs = {a, CONV_N_ATTRS};
+    int32_t a[CONV_N_ATTRS + EPI_N_ATTRS] = {k->groups * k->out_pg, k->kh, k->kw, k->sh, k->sw,
+                                             k->pt, k->pl, k->pb, k->pr, k->dh, k->dw,
+                                             k->groups, k->bias};
+    random_epilogue(a + CONV_N_ATTRS);
+    dv_attrs attrs = {a, fused ? CONV_N_ATTRS + EPI_N_ATTRS : CONV_N_ATTRS};
+    const dv_op_info *op = fused ? &dv_info_CONV2D_SHIFT : &dv_info_CONV2D;
     uint32_t n_in = 2 + (uint32_t)k->bias;
     dv_shape shapes[3] = {
         {4, {(uint32_t)k->n, (uint32_t)(k->groups * k->in_pg), (uint32_t)k->h, (uint32_t)k->w}},
@@ -207,34 +332,42 @@ static int conv_instance(const conv_case *k, int wmode, int xmode, uint32_t isa,
              (uint32_t)k->kw}},
         {1, {(uint32_t)(k->groups * k->out_pg)}}};
     dv_shape ys;
-    if (dv_info_CONV2D.infer(&attrs, n_in, shapes, 1, &ys))
+    if (op->infer(&attrs, n_in, shapes, 1, &ys))
         return 0;
     size_t nx = dv_shape_size(&shapes[0]), nw = dv_shape_size(&shapes[1]);
-    size_t nb = shapes[2].dim[0], ny = dv_shape_size(&ys);
+    size_t nb = shapes[2].dim[0];
     int32_t *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(nb * 4);
-    int32_t *want = malloc(ny * 4), *got = malloc(ny * 4);
-    if (!x || !w || !b || !want || !got) {
+    if (!x || !w || !b) {
         CHECK(0, "out of memory");
-        free(x), free(w), free(b), free(want), free(got);
+        free(x), free(w), free(b);
         return 0;
     }
     fill(x, nx, xmode);
     fill(w, nw, wmode);
     for (size_t i = 0; i < nb; i++)
         b[i] = rnd() % 5 == 0 ? (int32_t)rnd() : between(-40000, 40000);
-    dv_tensor in[3] = {{x, shapes[0]}, {w, shapes[1]}, {b, shapes[2]}};
-    dv_tensor ref_out = {want, ys}, out = {got, ys};
-    dv_info_CONV2D.run(&attrs, n_in, in, 1, &ref_out, NULL);
-    char what[200];
+    dv_tensor in[3] = {{x, shapes[0], 0}, {w, shapes[1], 0}, {b, shapes[2], 0}};
+    stored st;
+    if (!stored_init(&st, op, &attrs, n_in, in, &ys, storage)) {
+        CHECK(0, "out of memory");
+        stored_free(&st);
+        free(x), free(w), free(b);
+        return 0;
+    }
+    char what[300];
+    const int32_t *e = a + CONV_N_ATTRS;
     snprintf(what, sizeof what,
-             "conv n%d c%d %dx%d g%d opg%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d b%d w%d x%d", k->n,
-             k->groups * k->in_pg, k->h, k->w, k->groups, k->out_pg, k->kh, k->kw, k->sh,
-             k->sw, k->dh, k->dw, k->pt, k->pl, k->pb, k->pr, k->bias, wmode, xmode);
+             "%s (%s) n%d c%d %dx%d g%d opg%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d b%d w%d x%d "
+             "epilogue %d %d %d %d %d",
+             op->name, storage_names[storage], k->n, k->groups * k->in_pg, k->h, k->w,
+             k->groups, k->out_pg, k->kh, k->kw, k->sh, k->sw, k->dh, k->dw, k->pt, k->pl, k->pb,
+             k->pr, k->bias, wmode, xmode, e[0], e[1], e[2], e[3], e[4]);
     for (int v = 0; v < N_VARIANTS; v++)
-        if (variant_usable(conv_variants[v], isa))
-            accepted[v] += check_variant(conv_variants[v], conv_packings[v], &attrs, n_in, in,
-                                         shapes, &out, want, ny, what);
-    free(x), free(w), free(b), free(want), free(got);
+        if (variant_usable(conv_variants[fused][v], isa))
+            accepted[fused][v] += check_variant(conv_variants[fused][v], conv_packings[fused][v],
+                                                &attrs, n_in, &st, shapes, what);
+    stored_free(&st);
+    free(x), free(w), free(b);
     return 1;
 }
 
@@ -275,19 +408,24 @@ static void random_conv_case(conv_case *k, int shape_kind)
 
 static void test_conv_random(uint32_t isa)
 {
-    int accepted[N_VARIANTS] = {0}, ran = 0;
-    for (int t = 0; t < 600; t++) {
+    int accepted[2][N_VARIANTS] = {{0}}, ran[2] = {0};
+    for (int t = 0; t < 900; t++) {
         conv_case k;
         random_conv_case(&k, t % 3);
         int wmode = rnd() % 8 == 0 ? (int)(rnd() % N_VALUE_MODES) : VALUES_INT8;
         int xmode = (int)(rnd() % N_VALUE_MODES);
-        ran += conv_instance(&k, wmode, xmode, isa, accepted);
+        int fused = (int)(rnd() % 2);
+        ran[fused] += conv_instance(&k, wmode, xmode, isa, accepted, fused,
+                                    (int)(rnd() % N_STORAGES));
     }
-    CHECK(ran > 300, "only %d random conv instances were valid", ran);
-    for (int v = 0; v < N_VARIANTS; v++)
-        if (variant_usable(conv_variants[v], isa))
-            CHECK(accepted[v] == ran, "conv %s accepted %d of %d", conv_variants[v]->name,
-                  accepted[v], ran);
+    CHECK(ran[0] > 200 && ran[1] > 200, "only %d + %d random conv instances were valid", ran[0],
+          ran[1]);
+    for (int f = 0; f < 2; f++)
+        for (int v = 0; v < N_VARIANTS; v++)
+            if (variant_usable(conv_variants[f][v], isa))
+                CHECK(accepted[f][v] == ran[f], "%s %s accepted %d of %d",
+                      f ? "conv2d_shift" : "conv2d", conv_variants[f][v]->name, accepted[f][v],
+                      ran[f]);
 }
 
 /* Shapes of the CVM models (ResNet-18, MobileNet-v1), smaller planes, and edge cases. */
@@ -318,63 +456,76 @@ static void test_conv_fixed(uint32_t isa)
         {1, 1, 15, 3, 1, 1, 1, 7, 1, 1, 1, 1, 0, 3, 0, 3, 1},
         {1, 3, 4, 2, 1, 1, 3, 3, 1, 1, 1, 1, 0, 1, 2, 1, 1},
     };
-    int accepted[N_VARIANTS] = {0};
+    int accepted[2][N_VARIANTS] = {{0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int mode = 0; mode < N_VALUE_MODES; mode++) {
+            /* every storage, plain and fused, over the modes of each case */
+            const int storage = (int)((i + (size_t)mode) % N_STORAGES), fused = mode & 1;
             CHECK(conv_instance(&cases[i], mode == VALUES_INT16 ? VALUES_INT8 : mode, mode, isa,
-                                accepted),
+                                accepted, fused, storage),
                   "fixed conv case %zu is valid", i);
-            conv_instance(&cases[i], mode, VALUES_INT8, isa, accepted);
+            conv_instance(&cases[i], mode, VALUES_INT8, isa, accepted, !fused,
+                          (storage + 1) % N_STORAGES);
         }
 }
 
 /* ---- dense --------------------------------------------------------------------------------- */
 
+/* DENSE, or DENSE_SHIFT with a random epilogue when `fused`, in `storage`. */
 static void dense_instance(int32_t rows, int32_t depth, int32_t units, int32_t bias, int wmode,
-                           int xmode, uint32_t isa)
+                           int xmode, uint32_t isa, int fused, int storage)
 {
-    int32_t a[DENSE_N_ATTRS] = {units, bias};
-    dv_attrs attrs = {a, DENSE_N_ATTRS};
+    int32_t a[DENSE_N_ATTRS + EPI_N_ATTRS] = {units, bias};
+    random_epilogue(a + DENSE_N_ATTRS);
+    dv_attrs attrs = {a, fused ? DENSE_N_ATTRS + EPI_N_ATTRS : DENSE_N_ATTRS};
+    const dv_op_info *op = fused ? &dv_info_DENSE_SHIFT : &dv_info_DENSE;
     uint32_t n_in = 2 + (uint32_t)bias;
     dv_shape shapes[3] = {{2, {(uint32_t)rows, (uint32_t)depth}},
                           {2, {(uint32_t)units, (uint32_t)depth}},
                           {1, {(uint32_t)units}}};
     dv_shape ys;
-    CHECK(dv_info_DENSE.infer(&attrs, n_in, shapes, 1, &ys) == NULL, "dense infer");
-    size_t nx = (size_t)rows * depth, nw = (size_t)units * depth, ny = (size_t)rows * units;
+    CHECK(op->infer(&attrs, n_in, shapes, 1, &ys) == NULL, "dense infer");
+    size_t nx = (size_t)rows * depth, nw = (size_t)units * depth;
     int32_t *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc((size_t)units * 4);
-    int32_t *want = malloc(ny * 4), *got = malloc(ny * 4);
-    if (!x || !w || !b || !want || !got) {
+    stored st;
+    if (!x || !w || !b) {
         CHECK(0, "out of memory");
-        free(x), free(w), free(b), free(want), free(got);
+        free(x), free(w), free(b);
         return;
     }
     fill(x, nx, xmode);
     fill(w, nw, wmode);
     for (int32_t i = 0; i < units; i++)
         b[i] = (int32_t)rnd();
-    dv_tensor in[3] = {{x, shapes[0]}, {w, shapes[1]}, {b, shapes[2]}};
-    dv_tensor ref_out = {want, ys}, out = {got, ys};
-    dv_info_DENSE.run(&attrs, n_in, in, 1, &ref_out, NULL);
-    char what[120];
-    snprintf(what, sizeof what, "dense %dx%d units %d bias %d w%d x%d", rows, depth, units,
-             bias, wmode, xmode);
-    for (int v = 0; v < N_VARIANTS; v++)
-        if (variant_usable(dense_variants[v], isa))
-            CHECK(check_variant(dense_variants[v], NULL, &attrs, n_in, in, shapes, &out, want,
-                                ny, what),
-                  "%s: %s declined", what, dense_variants[v]->name);
-    free(x), free(w), free(b), free(want), free(got);
+    dv_tensor in[3] = {{x, shapes[0], 0}, {w, shapes[1], 0}, {b, shapes[2], 0}};
+    if (!stored_init(&st, op, &attrs, n_in, in, &ys, storage)) {
+        CHECK(0, "out of memory");
+    } else {
+        char what[200];
+        snprintf(what, sizeof what, "%s (%s) %dx%d units %d bias %d w%d x%d epilogue %d %d %d",
+                 op->name, storage_names[storage], rows, depth, units, bias, wmode, xmode,
+                 a[2], a[3], a[4]);
+        for (int v = 0; v < N_VARIANTS; v++)
+            if (variant_usable(dense_variants[fused][v], isa))
+                CHECK(check_variant(dense_variants[fused][v], NULL, &attrs, n_in, &st, shapes,
+                                    what),
+                      "%s: %s declined", what, dense_variants[fused][v]->name);
+    }
+    stored_free(&st);
+    free(x), free(w), free(b);
 }
 
 static void test_dense(uint32_t isa)
 {
-    dense_instance(1, 512, 1000, 1, VALUES_INT8, VALUES_INT8, isa);
-    dense_instance(1, 1024, 1000, 1, VALUES_SCATTERED, VALUES_SCATTERED, isa);
-    for (int t = 0; t < 300; t++)
+    for (int s = 0; s < N_STORAGES; s++) {
+        dense_instance(1, 512, 1000, 1, VALUES_INT8, VALUES_INT8, isa, s & 1, s);
+        dense_instance(1, 1024, 1000, 1, VALUES_SCATTERED, VALUES_SCATTERED, isa, !(s & 1), s);
+    }
+    for (int t = 0; t < 400; t++)
         dense_instance(between(1, 9), between(1, 70), between(1, 40), (int32_t)(rnd() & 1),
-                       (int)(rnd() % N_VALUE_MODES), (int)(rnd() % N_VALUE_MODES), isa);
-    dense_instance(3, 33, 5, 1, VALUES_SCATTERED, VALUES_INT16, isa);
+                       (int)(rnd() % N_VALUE_MODES), (int)(rnd() % N_VALUE_MODES), isa,
+                       (int)(rnd() % 2), (int)(rnd() % N_STORAGES));
+    dense_instance(3, 33, 5, 1, VALUES_SCATTERED, VALUES_INT16, isa, 1, S_INT32);
 }
 
 int main(void)

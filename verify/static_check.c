@@ -440,6 +440,36 @@ static void right_shift_bounds(sc_range x, const int32_t *a, sc_bounds *b)
     set_output(b, 0, r_clip(y, -alpha, alpha));
 }
 
+/* The fused ops (ops/nn.c, "the fused ops"): the op's stages, then the shift's on its output,
+ * then the activation's clip; the op's output is never stored, so only its stages count. */
+static void fused_bounds(const detvm_module *m, const vm_instr *ins, sc_bounds *b)
+{
+    uint32_t own = 0;
+    if (ins->opcode == DV_OP_CONV2D_SHIFT) {
+        conv2d_bounds(m, ins, b);
+        own = CONV_N_ATTRS;
+    } else if (ins->opcode == DV_OP_DENSE_SHIFT) {
+        dense_bounds(m, ins, b);
+        own = DENSE_N_ATTRS;
+    } else {
+        sc_range sum = r_add(operand_range(m, ins, 0), operand_range(m, ins, 1));
+        add_stage(b, "sum", sum, 32);
+        set_output(b, 0, sum);
+    }
+    const int32_t *e = ins->attrs.v + own;
+    right_shift_bounds(b->output[0], e, b);
+    sc_range y = b->output[0];
+    if (e[EPI_ACT] == DV_OP_RELU) {
+        y = range_of(max64(y.lo, 0), max64(y.hi, 0));
+    } else if (e[EPI_ACT] == DV_OP_CLIP) {
+        y = r_clip(y, e[EPI_ACT_A], e[EPI_ACT_B]);
+    } else if (e[EPI_ACT] == DV_OP_CVM_CLIP) {
+        int64_t alpha = precision_range((uint32_t)e[EPI_ACT_A]).hi;
+        y = r_clip(y, -alpha, alpha);
+    }
+    set_output(b, 0, y);
+}
+
 /* Every value of an output that copies its input's values (transforms, pooling, where...). */
 static sc_range union_of_inputs(const detvm_module *m, const vm_instr *ins, uint32_t first,
                                 uint32_t last)
@@ -572,6 +602,9 @@ void sc_instr_bounds(const detvm_module *m, uint32_t k, sc_bounds *b)
         return;
     }
     case DV_OP_CVM_RIGHT_SHIFT: right_shift_bounds(operand_range(m, ins, 0), a, b); return;
+    case DV_OP_CONV2D_SHIFT: case DV_OP_DENSE_SHIFT: case DV_OP_ELEMWISE_ADD_SHIFT:
+        fused_bounds(m, ins, b);
+        return;
     default: copy_bounds(m, ins, b); return;
     }
 }

@@ -62,9 +62,11 @@ uint64_t detvm_layer_macs(const detvm_module *m, uint32_t index)
     const int32_t *v = ins->attrs.v;
     switch (ins->opcode) {
     case DV_OP_CONV2D: /* weight (channels, C/groups, KH, KW) */
+    case DV_OP_CONV2D_SHIFT:
         return mul_sat(out_size(m, ins),
                        mul_sat4(dim(m, ins, 1, 1), dim(m, ins, 1, 2), dim(m, ins, 1, 3), 1));
     case DV_OP_DENSE: /* weight (units, K) */
+    case DV_OP_DENSE_SHIFT:
         return mul_sat(out_size(m, ins), dim(m, ins, 1, 1));
     case DV_OP_QCONV2D: /* filter (O, KH, KW, IC) */
         return mul_sat(out_size(m, ins),

@@ -1,7 +1,10 @@
-/* CVM CONV2D variants for x86-64: AVX2 (vpmaddwd) and AVX-512 VNNI (vpdpbusd).
+/* CVM CONV2D and CONV2D_SHIFT variants for x86-64: AVX2 (vpmaddwd) and AVX-512 VNNI
+ * (vpdpbusd).
  *
- * They give exactly the bytes of the reference kernel (ops/nn.c, conv2d): every output is the
- * bias plus the sum of its products, modulo 2^32. Each instance takes one of two paths.
+ * They give exactly the bytes of the reference kernels (ops/nn.c, conv2d and the fused ops):
+ * every output is the bias plus the sum of its products, modulo 2^32, then for CONV2D_SHIFT the
+ * epilogue (cvm_right_shift, then the activation), lane-wise before the store. Each instance
+ * takes one of two paths.
  *
  * The packed path (out_channels/groups >= half a vector) is a matrix product per group:
  * output channels across the vector lanes, output pixels across a register tile, the
@@ -21,9 +24,10 @@
  *     time as its products.
  *   - Products are exact only for operands that fit the packing: VNNI needs every packed
  *     weight and activation in [-128, 127], AVX2 in [-32768, 32767]. The packers check every
- *     value they pack. A group whose weights do not fit, and an output row whose window
- *     reads a data row that does not fit, are computed by the reference's own routine
- *     (dv_conv2d_ref_rows, ops/nn.h): never by a second copy of the arithmetic.
+ *     int32 value they pack (an int8 activation fits by its type). A group whose weights do not
+ *     fit, and an output row whose window reads a data row that does not fit, are computed by
+ *     the reference's own routines (dv_conv2d_ref_rows and dv_epilogue_ref, ops/nn.h) on a
+ *     copy of the rows the output row reads: never by a second copy of the arithmetic.
  *   - Modular sums are associative and commutative, so the order of the vector sums does not
  *     matter, and neither does the wrap of vpdpbusd / vpaddd (both wrap modulo 2^32).
  *
@@ -32,6 +36,18 @@
  * (both exact modulo 2^32 for every int32), reading the data in place: masked loads leave out
  * the taps in the padding (lanes of stride 2 are compacted from two loads, larger strides
  * gathered). It is exact for every value, so it has no fallback.
+ *
+ * int8 storage (DV_VARIANT_INT8). The data may be int8 (dv_tensor.i8) and the output too.
+ * The packers read int8 data with a sign extension and no range check; the direct path widens
+ * the data rows a band of output rows reads into scratch and runs on them. An int8 output is
+ * stored with signed saturation (vpmovsdb; vpackssdw then vpacksswb for AVX2), which is
+ * dv_store_i8.
+ *
+ * The epilogue of CONV2D_SHIFT on 32-bit lanes is exact for every int32, as in
+ * ops/x86/elemwise.c: floor(x / 2^(shift_bit-1)) is vpsrad by shift_bit - 1 in 0..31, the + 1
+ * wraps as the reference's does (vpaddd), the halving is vpsrad by 1, and each clip with
+ * lo <= hi (the shift's [-alpha, alpha], relu's [0, INT32_MAX], CLIP's [a_min, a_max] with
+ * a_min < a_max, CVM_CLIP's [-alpha, alpha]) is min(max(v, lo), hi), the reference's clip.
  *
  * Work items. Packed path: (n, group, output row); direct path: (n, output channel, output
  * row). Each item writes only its own output row(s); a run over a range of items packs what
@@ -49,6 +65,15 @@
 #define BAND_BUDGET ((size_t)512 << 10) /* bytes of packed data rows per band */
 #define SCRATCH_CAP ((uint64_t)64 << 20) /* larger instances run the reference */
 #define WIDTH_CAP ((uint64_t)1 << 20)   /* wider rows or taller windows: the reference */
+#define DIRECT_BUDGET ((size_t)256 << 10) /* bytes of widened int8 data rows per direct band */
+
+/* The epilogue of CONV2D_SHIFT, as lane parameters (see the top). */
+typedef struct {
+    int on;
+    uint32_t shift;             /* shift_bit - 1 */
+    int32_t lo, hi;             /* the shift's clip */
+    int32_t act_lo, act_hi;     /* the activation's clip: the whole int32 range without one */
+} conv_epi;
 
 /* The differences between the two instruction sets, for the shared driver. */
 typedef struct conv_isa conv_isa;
@@ -78,6 +103,11 @@ typedef struct {
     /* the one-time packing (dv_variant_packing): per group, the packed weights, their
      * corrections and a flag (nonzero: they fit), then the packer's temporaries */
     size_t group_bytes, packed_bytes, off_pw, off_pcorr, off_pok, off_pkidx, off_pwtmp;
+    /* the exact fallback (packed path): the data rows of one output row, its outputs */
+    size_t off_fwin, off_frow;
+    /* the direct path with int8 data: output rows per widened band (scratch at 0) */
+    size_t direct_band;
+    conv_epi epi;
 } conv_plan;
 
 typedef struct {
@@ -85,6 +115,16 @@ typedef struct {
     const dv_attrs *attrs;
     const dv_tensor *in;
     dv_tensor *out;
+    const int8_t *x8;    /* the data when stored as int8, else NULL */
+    int32_t *y32;        /* the output, int32 or int8 */
+    int8_t *y8;
+    /* the direct path's data: channel ch of the current group, row ih at
+     * xsrc + ch * xcs + (ih - xorigin) * in_w; the rows widened into scratch are recorded */
+    const int32_t *xsrc;
+    size_t xcs;
+    int64_t xorigin;
+    size_t band_ng;      /* n * groups + g of the widened rows [band_lo, band_hi), or SIZE_MAX */
+    int64_t band_lo, band_hi;
     uint8_t *base;       /* 64-aligned scratch */
     /* the weight packer's temporaries: source indices (kps) and rows (lanes x kps) */
     int32_t *kidx;
@@ -120,13 +160,42 @@ static size_t min_size(size_t a, size_t b)
 
 /* ---- the plan: geometry and scratch layout ------------------------------------------------ */
 
+/* The epilogue's lane parameters from CONV2D_SHIFT's attributes (none for CONV2D); 0 when
+ * they are not what infer accepts. */
+static int epilogue_of(const dv_attrs *attrs, conv_epi *e)
+{
+    memset(e, 0, sizeof *e);
+    if (attrs->n == CONV_N_ATTRS)
+        return 1;
+    const int32_t *v = attrs->v + CONV_N_ATTRS;
+    if (attrs->n != CONV_N_ATTRS + EPI_N_ATTRS || !dv_epilogue_valid(v))
+        return 0;
+    const int32_t alpha = (int32_t)(((int64_t)1 << (v[EPI_PRECISION] - 1)) - 1);
+    e->on = 1;
+    e->shift = (uint32_t)v[EPI_SHIFT_BIT] - 1;
+    e->lo = -alpha;
+    e->hi = alpha;
+    e->act_lo = INT32_MIN;
+    e->act_hi = INT32_MAX;
+    if (v[EPI_ACT] == DV_OP_RELU) {
+        e->act_lo = 0;
+    } else if (v[EPI_ACT] == DV_OP_CLIP) {
+        e->act_lo = v[EPI_ACT_A];
+        e->act_hi = v[EPI_ACT_B];
+    } else if (v[EPI_ACT] == DV_OP_CVM_CLIP) {
+        e->act_hi = (int32_t)(((int64_t)1 << (v[EPI_ACT_A] - 1)) - 1);
+        e->act_lo = -e->act_hi;
+    }
+    return 1;
+}
+
 static int make_plan(const conv_isa *isa, const dv_attrs *attrs, const dv_shape *in,
                      conv_plan *p)
 {
     const int32_t *a = attrs->v;
-    if (attrs->n != CONV_N_ATTRS)
-        return 0;
     memset(p, 0, sizeof *p);
+    if (!epilogue_of(attrs, &p->epi))
+        return 0;
     p->isa = isa;
     p->batch = in[0].dim[0];
     p->in_c = in[0].dim[1];
@@ -158,8 +227,18 @@ static int make_plan(const conv_isa *isa, const dv_attrs *attrs, const dv_shape 
     p->win_h = (size_t)win_h;
     p->wp = (size_t)wp;
     p->direct = p->out_pg * 2 < isa->lanes;
-    if (p->direct)
-        return 1; /* no scratch */
+    if (p->direct) {
+        /* scratch: the widened int8 data rows of a band of output rows */
+        uint64_t row_bytes = (uint64_t)p->in_pg * p->in_w * 4;
+        if (row_bytes > SCRATCH_CAP || row_bytes * p->win_h > SCRATCH_CAP)
+            return 0;
+        size_t budget_rows = (size_t)(DIRECT_BUDGET / row_bytes);
+        p->direct_band = budget_rows > p->win_h ? (budget_rows - p->win_h) / p->sh + 1 : 1;
+        if (p->direct_band > p->out_h)
+            p->direct_band = p->out_h;
+        p->total = ((p->direct_band - 1) * p->sh + p->win_h) * (size_t)row_bytes + 64;
+        return 1;
+    }
 
     /* the band: as many output rows as fit the budget, at least one */
     uint64_t row_bytes = (uint64_t)p->wp * p->in_pg * isa->elem;
@@ -205,6 +284,14 @@ static int make_plan(const conv_isa *isa, const dv_attrs *attrs, const dv_shape 
     off += round_up(PIX_CHUNK * sizeof(size_t), 64);
     p->off_yt = off;
     off += (size_t)PIX_CHUNK * isa->oc_tile * 4;
+    uint64_t fwin = (uint64_t)p->in_pg * p->win_h * p->in_w * 4;
+    uint64_t frow = (uint64_t)p->out_pg * p->out_w * 4;
+    if (fwin > SCRATCH_CAP || frow > SCRATCH_CAP)
+        return 0;
+    p->off_fwin = off;
+    off += round_up((size_t)fwin, 64);
+    p->off_frow = off;
+    off += round_up((size_t)frow, 64);
     p->total = off;
 
     size_t wbytes = round_up(p->ocp * p->kp * isa->elem, 64), cbytes = round_up(p->ocp * 4, 64);
@@ -220,12 +307,64 @@ static int make_plan(const conv_isa *isa, const dv_attrs *attrs, const dv_shape 
 
 /* ---- the driver ----------------------------------------------------------------------------- */
 
-/* Rows [r0, r1) of (n, g) by the reference, for every output channel of the group. */
+/* Rows [r0, r1) of (n, g) by the reference, for every output channel of the group.
+ *
+ * One output row at a time: the win_h data rows its window spans are copied (widened from
+ * int8) into scratch as a (1, in_pg, win_h, in_w) tensor, the rows in the padding as zeros,
+ * and the reference computes the group's channels of that row on it as a convolution with one
+ * group, no vertical padding and one output row: output row 0 there reads window row
+ * kh * dilation_h, which is data row r * stride_h - pad_top + kh * dilation_h here, and a zero
+ * row adds 0 * w = 0, which is what leaving a padding tap out adds. Then the reference epilogue,
+ * and the store (saturated to int8 when the output is int8). */
 static void fallback_rows(const conv_ctx *c, size_t n, size_t g, size_t r0, size_t r1)
 {
     const conv_plan *p = c->p;
-    for (size_t o = g * p->out_pg; o < (g + 1) * p->out_pg; o++)
-        dv_conv2d_ref_rows(c->attrs, c->in, c->out, n, o, r0, r1);
+    int32_t *win = (int32_t *)(void *)(c->base + p->off_fwin);
+    int32_t *row = (int32_t *)(void *)(c->base + p->off_frow);
+    int32_t a[CONV_N_ATTRS];
+    memcpy(a, c->attrs->v, sizeof a);
+    a[CONV_CHANNELS] = (int32_t)p->out_pg;
+    a[CONV_STRIDE_H] = 1;
+    a[CONV_PAD_TOP] = 0;
+    a[CONV_PAD_BOTTOM] = 0;
+    a[CONV_GROUPS] = 1;
+    const dv_attrs attrs = {a, CONV_N_ATTRS};
+    const size_t taps = p->in_pg * p->kh * p->kw, plane = p->in_h * p->in_w;
+    const int use_bias = c->attrs->v[CONV_USE_BIAS] != 0;
+    dv_tensor in[3] = {
+        {win, {4, {1, (uint32_t)p->in_pg, (uint32_t)p->win_h, (uint32_t)p->in_w}}, 0},
+        {c->in[1].data + g * p->out_pg * taps,
+         {4, {(uint32_t)p->out_pg, (uint32_t)p->in_pg, (uint32_t)p->kh, (uint32_t)p->kw}}, 0},
+        {use_bias ? c->in[2].data + g * p->out_pg : 0, {1, {(uint32_t)p->out_pg}}, 0}};
+    dv_tensor out = {row, {4, {1, (uint32_t)p->out_pg, 1, (uint32_t)p->out_w}}, 0};
+    const int32_t *epilogue = p->epi.on ? c->attrs->v + CONV_N_ATTRS : 0;
+    for (size_t r = r0; r < r1; r++) {
+        for (size_t ch = 0; ch < p->in_pg; ch++) {
+            const size_t first = (n * p->in_c + g * p->in_pg + ch) * plane;
+            for (size_t k = 0; k < p->win_h; k++) {
+                int32_t *dst = win + (ch * p->win_h + k) * p->in_w;
+                const int64_t ih = (int64_t)(r * p->sh + k) - (int64_t)p->pt;
+                if (ih < 0 || ih >= (int64_t)p->in_h)
+                    memset(dst, 0, p->in_w * sizeof *dst);
+                else if (c->x8)
+                    dv_widen_i8(c->x8 + first + (size_t)ih * p->in_w, dst, p->in_w);
+                else
+                    memcpy(dst, c->in[0].data + first + (size_t)ih * p->in_w,
+                           p->in_w * sizeof *dst);
+            }
+        }
+        for (size_t o = 0; o < p->out_pg; o++)
+            dv_conv2d_ref_rows(&attrs, in, &out, 0, o, 0, 1);
+        if (epilogue)
+            dv_epilogue_ref(epilogue, row, p->out_pg * p->out_w);
+        for (size_t o = 0; o < p->out_pg; o++) {
+            const size_t at = ((n * p->out_c + g * p->out_pg + o) * p->out_h + r) * p->out_w;
+            if (c->y8)
+                dv_narrow_i8(row + o * p->out_w, c->y8 + at, p->out_w);
+            else
+                memcpy(c->y32 + at, row + o * p->out_w, p->out_w * sizeof *row);
+        }
+    }
 }
 
 /* Output rows [r0, r1) of (n, g) on the packed path, band by band. */
@@ -329,13 +468,52 @@ static void packed_run(conv_ctx *c, uint64_t begin, uint64_t end, const uint8_t 
     }
 }
 
-static void direct_run(const conv_ctx *c, uint64_t begin, uint64_t end)
+/* Points the direct path's data source at group g of batch n for output rows [r0, r1): the
+ * int32 data in place, or the data rows those outputs read, widened from int8 into scratch
+ * (kept while the next rows need no others). */
+static void direct_source(conv_ctx *c, size_t n, size_t g, size_t r0, size_t r1)
 {
     const conv_plan *p = c->p;
+    const size_t plane = p->in_h * p->in_w, first = (n * p->in_c + g * p->in_pg) * plane;
+    if (!c->x8) {
+        c->xsrc = c->in[0].data + first;
+        c->xcs = plane;
+        c->xorigin = 0;
+        return;
+    }
+    int64_t lo = (int64_t)(r0 * p->sh) - (int64_t)p->pt;
+    int64_t hi = (int64_t)((r1 - 1) * p->sh + p->win_h) - (int64_t)p->pt;
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > (int64_t)p->in_h ? (int64_t)p->in_h : hi;
+    hi = hi < lo ? lo : hi;
+    const size_t ng = n * p->groups + g;
+    if (c->band_ng == ng && c->band_lo <= lo && hi <= c->band_hi)
+        return;
+    int32_t *dst = (int32_t *)(void *)c->base;
+    const size_t count = (size_t)(hi - lo) * p->in_w;
+    for (size_t ch = 0; ch < p->in_pg; ch++)
+        dv_widen_i8(c->x8 + first + ch * plane + (size_t)lo * p->in_w, dst + ch * count, count);
+    c->xsrc = dst;
+    c->xcs = count;
+    c->xorigin = lo;
+    c->band_ng = ng;
+    c->band_lo = lo;
+    c->band_hi = hi;
+}
+
+static void direct_run(conv_ctx *c, uint64_t begin, uint64_t end)
+{
+    const conv_plan *p = c->p;
+    c->band_ng = SIZE_MAX;
     for (uint64_t i = begin; i < end;) {
         size_t r0 = (size_t)(i % p->out_h), no = (size_t)(i / p->out_h);
         size_t r1 = (size_t)min_size(p->out_h, r0 + (size_t)(end - i));
-        p->isa->direct_rows(c, no / p->out_c, no % p->out_c, r0, r1);
+        size_t n = no / p->out_c, o = no % p->out_c;
+        for (size_t b0 = r0; b0 < r1; b0 += c->x8 ? p->direct_band : r1 - r0) {
+            size_t b1 = min_size(r1, b0 + (c->x8 ? p->direct_band : r1 - r0));
+            direct_source(c, n, o / p->out_pg, b0, b1);
+            p->isa->direct_rows(c, n, o, b0, b1);
+        }
         i += r1 - r0;
     }
 }
@@ -375,7 +553,9 @@ static void conv_run(const conv_isa *isa, const dv_attrs *attrs, const dv_tensor
     conv_plan p;
     if (!make_plan(isa, attrs, shapes, &p))
         return; /* not reached: accepts said yes */
-    conv_ctx c = {&p, attrs, in, out, (uint8_t *)dv_align64(scratch), 0, 0, 0, 0};
+    conv_ctx c = {.p = &p, .attrs = attrs, .in = in, .out = out, .x8 = in[0].i8,
+                  .y32 = out[0].data, .y8 = out[0].i8, .band_ng = SIZE_MAX,
+                  .base = (uint8_t *)dv_align64(scratch)};
     if (p.direct)
         direct_run(&c, begin, end);
     else
@@ -403,8 +583,8 @@ static void conv_pack(const conv_isa *isa, const dv_attrs *attrs, uint32_t n_in,
     if (n_in < 2 || !make_plan(isa, attrs, shapes, &p) || p.direct)
         return;
     uint8_t *base = packed;
-    conv_ctx c = {&p, attrs, in, NULL, NULL, (int32_t *)(void *)(base + p.off_pkidx),
-                  base + p.off_pwtmp, 0, 0};
+    conv_ctx c = {.p = &p, .attrs = attrs, .in = in,
+                  .kidx = (int32_t *)(void *)(base + p.off_pkidx), .wtmp = base + p.off_pwtmp};
     weight_indices(&p, c.kidx);
     for (size_t g = 0; g < p.groups; g++) {
         uint8_t *group = base + g * p.group_bytes;
@@ -485,6 +665,27 @@ DV_TARGET_VNNI DV_INLINE void vnni_transpose16(__m512i r[16])
     }
 }
 
+DV_TARGET_VNNI DV_INLINE __m512i vnni_epilogue(const conv_epi *e, __m512i x)
+{
+    if (!e->on)
+        return x;
+    x = _mm512_sra_epi32(x, _mm_cvtsi32_si128((int)e->shift));
+    x = _mm512_srai_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(1)), 1);
+    x = _mm512_min_epi32(_mm512_max_epi32(x, _mm512_set1_epi32(e->lo)), _mm512_set1_epi32(e->hi));
+    return _mm512_min_epi32(_mm512_max_epi32(x, _mm512_set1_epi32(e->act_lo)),
+                            _mm512_set1_epi32(e->act_hi));
+}
+
+/* Output elements [at, at + 16) where m is set: the epilogue, then int32 or saturated int8. */
+DV_TARGET_VNNI DV_INLINE void vnni_store(const conv_ctx *c, size_t at, __mmask16 m, __m512i v)
+{
+    v = vnni_epilogue(&c->p->epi, v);
+    if (c->y8)
+        _mm512_mask_cvtsepi32_storeu_epi8(c->y8 + at, m, v);
+    else
+        _mm512_mask_storeu_epi32(c->y32 + at, m, v);
+}
+
 DV_TARGET_VNNI static int vnni_pack_weights(const conv_ctx *c, size_t g, uint8_t *wpack,
                                             uint32_t *corr)
 {
@@ -552,8 +753,9 @@ DV_TARGET_VNNI static void vnni_pack_rows(const conv_ctx *c, size_t n, size_t g,
         memset(d + (left + count) * ipg, 128, (p->wp - left - count) * ipg);
         uint32_t high = 0;
         size_t plane_size = p->in_h * p->in_w;
-        const int32_t *plane = c->in[0].data + (n * p->in_c + g * ipg) * plane_size +
-                               ih * p->in_w;
+        const size_t at = (n * p->in_c + g * ipg) * plane_size + ih * p->in_w;
+        const int32_t *plane = c->x8 ? NULL : c->in[0].data + at;
+        const int8_t *plane8 = c->x8 ? c->x8 + at : NULL;
         uint8_t *dd = d + left * ipg;
         size_t ch = 0;
         /* 16 channels x 16 pixels at a time: transposed, then one pixel's 16 bytes a store */
@@ -563,8 +765,13 @@ DV_TARGET_VNNI static void vnni_pack_rows(const conv_ctx *c, size_t n, size_t g,
                 size_t valid = min_size(16, count - iw);
                 __mmask16 m = (__mmask16)((1u << valid) - 1);
                 __m512i t[16];
-                DV_UNROLL for (int k = 0; k < 16; k++)
-                    t[k] = _mm512_maskz_loadu_epi32(m, plane + (ch + (size_t)k) * plane_size + iw);
+                if (plane8) {
+                    DV_UNROLL for (int k = 0; k < 16; k++) t[k] = _mm512_cvtepi8_epi32(
+                        _mm_maskz_loadu_epi8(m, plane8 + (ch + (size_t)k) * plane_size + iw));
+                } else {
+                    DV_UNROLL for (int k = 0; k < 16; k++) t[k] = _mm512_maskz_loadu_epi32(
+                        m, plane + (ch + (size_t)k) * plane_size + iw);
+                }
                 vnni_transpose16(t);
                 for (size_t k = 0; k < valid; k++) {
                     __m512i v = _mm512_add_epi32(t[k], offset);
@@ -575,9 +782,9 @@ DV_TARGET_VNNI static void vnni_pack_rows(const conv_ctx *c, size_t n, size_t g,
             }
         }
         for (; ch < ipg; ch++) {
-            const int32_t *src = plane + ch * plane_size;
             for (size_t iw = 0; iw < count; iw++) {
-                uint32_t v = (uint32_t)src[iw] + 128u;
+                int32_t x = plane8 ? plane8[ch * plane_size + iw] : plane[ch * plane_size + iw];
+                uint32_t v = (uint32_t)x + 128u;
                 high |= v;
                 dd[iw * ipg + ch] = (uint8_t)v;
             }
@@ -658,7 +865,7 @@ DV_TARGET_VNNI static void vnni_gemm_rows(const conv_ctx *c, size_t n, size_t g,
     int32_t *yt = (int32_t *)(void *)(c->base + p->off_yt);
     size_t plane = p->out_h * p->out_w, wstride = p->k_units * 64;
     const int32_t *bias = c->attrs->v[CONV_USE_BIAS] ? c->in[2].data + g * p->out_pg : 0;
-    int32_t *y = c->out[0].data + (n * p->out_c + g * p->out_pg) * plane;
+    const size_t y = (n * p->out_c + g * p->out_pg) * plane;
     for (size_t q0 = r0 * p->out_w; q0 < r1 * p->out_w; q0 += PIX_CHUNK) {
         size_t np = min_size(PIX_CHUNK, r1 * p->out_w - q0);
         pixel_offsets(p, px, pr0, q0, np);
@@ -693,7 +900,7 @@ DV_TARGET_VNNI static void vnni_gemm_rows(const conv_ctx *c, size_t n, size_t g,
                     __mmask16 m = np - i >= 16 ? 0xffff : (__mmask16)((1u << (np - i)) - 1);
                     size_t count = min_size(16, p->out_pg - oc0);
                     for (size_t k = 0; k < count; k++)
-                        _mm512_mask_storeu_epi32(y + (oc0 + k) * plane + q0 + i, m, r[k]);
+                        vnni_store(c, y + (oc0 + k) * plane + q0 + i, m, r[k]);
                 }
             }
         }
@@ -749,7 +956,6 @@ DV_TARGET_VNNI DV_INLINE __m512i vnni_taps(const conv_plan *p, size_t sw, const 
     {                                                                                              \
         const conv_plan *p = c->p;                                                                 \
         const size_t sw = SW ? SW : p->sw;                                                         \
-        size_t g = o / p->out_pg, plane = p->in_h * p->in_w;                                       \
         vnni_tap taps[DIRECT_KW][NV];                                                              \
         for (size_t kw = 0; SW && kw < p->kw; kw++)                                                \
             DV_UNROLL for (int v = 0; v < NV; v++) taps[kw][v] = vnni_tap_at(                      \
@@ -760,12 +966,12 @@ DV_TARGET_VNNI DV_INLINE __m512i vnni_taps(const conv_plan *p, size_t sw, const 
             __m512i acc[NV];                                                                       \
             DV_UNROLL for (int v = 0; v < NV; v++) acc[v] = start;                                 \
             for (size_t ch = 0; ch < p->in_pg; ch++) {                                             \
-                const int32_t *x = c->in[0].data + (n * p->in_c + g * p->in_pg + ch) * plane;      \
+                const int32_t *x = c->xsrc + ch * c->xcs;                                          \
                 for (size_t kh = 0; kh < p->kh; kh++, wo += p->kw) {                               \
                     int64_t ih = (int64_t)(oh * p->sh + kh * p->dh) - (int64_t)p->pt;              \
                     if (ih < 0 || ih >= (int64_t)p->in_h)                                          \
                         continue;                                                                  \
-                    const int32_t *row = x + (size_t)ih * p->in_w;                                 \
+                    const int32_t *row = x + (size_t)(ih - c->xorigin) * p->in_w;                  \
                     for (size_t kw = 0; kw < p->kw; kw++) {                                        \
                         __m512i wv = _mm512_set1_epi32(wo[kw]);                                    \
                         DV_UNROLL for (int v = 0; v < NV; v++) {                                   \
@@ -780,9 +986,9 @@ DV_TARGET_VNNI DV_INLINE __m512i vnni_taps(const conv_plan *p, size_t sw, const 
                     }                                                                              \
                 }                                                                                  \
             }                                                                                      \
-            int32_t *y = c->out[0].data + ((n * p->out_c + o) * p->out_h + oh) * p->out_w;         \
-            DV_UNROLL for (int v = 0; v < NV; v++) _mm512_mask_storeu_epi32(                       \
-                y + ow0 + 16 * v,                                                                  \
+            size_t y = ((n * p->out_c + o) * p->out_h + oh) * p->out_w;                            \
+            DV_UNROLL for (int v = 0; v < NV; v++) vnni_store(                                     \
+                c, y + ow0 + 16 * (size_t)v,                                                       \
                 (__mmask16)lane_range(0, (int64_t)(p->out_w - ow0) - 16 * v, 16), acc[v]);         \
         }                                                                                          \
     }
@@ -822,10 +1028,11 @@ DV_TARGET_VNNI static void vnni_flat_rows(const conv_ctx *c, size_t n, size_t o,
                                           size_t r1)
 {
     const conv_plan *p = c->p;
-    const size_t w = p->in_w, plane = p->in_h * w, g = o / p->out_pg;
-    const int32_t *x0 = c->in[0].data + (n * p->in_c + g * p->in_pg) * plane;
+    const size_t w = p->in_w;
+    const int32_t *x0 = c->xsrc;
+    const int64_t origin = c->xorigin * (int64_t)w;
     const int32_t *w0 = c->in[1].data + o * p->in_pg * p->kh * p->kw;
-    int32_t *y = c->out[0].data + (n * p->out_c + o) * p->out_h * p->out_w;
+    const size_t y = (n * p->out_c + o) * p->out_h * p->out_w;
     const __m512i width = _mm512_set1_epi32((int32_t)w);
     const __m512i height = _mm512_set1_epi32((int32_t)p->in_h);
     const __m512i start = _mm512_set1_epi32((int)bias_of(c, o));
@@ -851,10 +1058,10 @@ DV_TARGET_VNNI static void vnni_flat_rows(const conv_ctx *c, size_t n, size_t o,
         __m512i acc = start;
         const int32_t *wt = w0;
         for (size_t ch = 0; ch < p->in_pg; ch++) {
-            const int32_t *x = x0 + ch * plane;
+            const int32_t *x = x0 + ch * c->xcs;
             for (size_t kh = 0; kh < p->kh; kh++) {
                 int64_t row = (int64_t)q0 + ((int64_t)(kh * p->dh) - (int64_t)p->pt) * (int64_t)w -
-                              (int64_t)p->pl;
+                              (int64_t)p->pl - origin;
                 for (size_t kw = 0; kw < p->kw; kw++, wt++) {
                     __m512i xv = _mm512_maskz_loadu_epi32(
                         rows[kh] & cols[kw], column(x, row + (int64_t)(kw * p->dw)));
@@ -862,7 +1069,7 @@ DV_TARGET_VNNI static void vnni_flat_rows(const conv_ctx *c, size_t n, size_t o,
                 }
             }
         }
-        _mm512_mask_storeu_epi32(y + q0, tail, acc);
+        vnni_store(c, y + q0, tail, acc);
         ow = _mm512_add_epi32(ow, _mm512_set1_epi32(16));
     }
 }
@@ -889,6 +1096,40 @@ static const conv_isa isa_vnni = {4, 1, 16, 64, vnni_pack_weights, vnni_pack_row
                                   vnni_gemm_rows, vnni_direct_rows};
 
 /* ---- AVX2 ---------------------------------------------------------------------------------- */
+
+DV_TARGET_AVX2 DV_INLINE __m256i avx2_epilogue(const conv_epi *e, __m256i x)
+{
+    if (!e->on)
+        return x;
+    x = _mm256_sra_epi32(x, _mm_cvtsi32_si128((int)e->shift));
+    x = _mm256_srai_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(1)), 1);
+    x = _mm256_min_epi32(_mm256_max_epi32(x, _mm256_set1_epi32(e->lo)), _mm256_set1_epi32(e->hi));
+    return _mm256_min_epi32(_mm256_max_epi32(x, _mm256_set1_epi32(e->act_lo)),
+                            _mm256_set1_epi32(e->act_hi));
+}
+
+/* Output elements [at, at + count), count clamped to 0..8: the epilogue, then int32, or int8
+ * saturated by two signed packs (int32 -> int16 -> int8 saturation clamps to [-128, 127]). */
+DV_TARGET_AVX2 DV_INLINE void avx2_store(const conv_ctx *c, size_t at, int64_t count, __m256i v)
+{
+    count = count < 0 ? 0 : count > 8 ? 8 : count;
+    v = avx2_epilogue(&c->p->epi, v);
+    if (!c->y8) {
+        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count),
+                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        _mm256_maskstore_epi32(c->y32 + at, m, v);
+        return;
+    }
+    __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    w = _mm_packs_epi16(w, w);
+    if (count == 8) {
+        _mm_storel_epi64((__m128i *)(void *)(c->y8 + at), w);
+    } else {
+        int8_t bytes[16];
+        _mm_storeu_si128((__m128i *)(void *)bytes, w);
+        memcpy(c->y8 + at, bytes, (size_t)count);
+    }
+}
 
 DV_TARGET_AVX2 static int avx2_pack_weights(const conv_ctx *c, size_t g, uint8_t *wpack,
                                             uint32_t *corr)
@@ -948,11 +1189,16 @@ DV_TARGET_AVX2 static void avx2_pack_rows(const conv_ctx *c, size_t n, size_t g,
         memset(d, 0, left * ipg * 2);
         memset(d + (left + count) * ipg, 0, (p->wp - left - count) * ipg * 2);
         uint32_t high = 0;
-        const int32_t *plane = c->in[0].data + (n * p->in_c + g * ipg) * p->in_h * p->in_w +
-                               ih * p->in_w;
+        const size_t plane = p->in_h * p->in_w, at = (n * p->in_c + g * ipg) * plane + ih * p->in_w;
         uint16_t *dd = d + left * ipg;
         for (size_t ch = 0; ch < ipg; ch++) {
-            const int32_t *src = plane + ch * p->in_h * p->in_w;
+            if (c->x8) {
+                const int8_t *src = c->x8 + at + ch * plane;
+                for (size_t iw = 0; iw < count; iw++)
+                    dd[iw * ipg + ch] = (uint16_t)(uint32_t)(int32_t)src[iw];
+                continue;
+            }
+            const int32_t *src = c->in[0].data + at + ch * plane;
             for (size_t iw = 0; iw < count; iw++) {
                 uint32_t v = (uint32_t)src[iw] + 32768u;
                 high |= v;
@@ -1021,7 +1267,7 @@ DV_TARGET_AVX2 static void avx2_gemm_rows(const conv_ctx *c, size_t n, size_t g,
     size_t *px = (size_t *)(void *)(c->base + p->off_px);
     int32_t *yt = (int32_t *)(void *)(c->base + p->off_yt);
     size_t plane = p->out_h * p->out_w, wstride = p->k_units * 32;
-    int32_t *y = c->out[0].data + (n * p->out_c + g * p->out_pg) * plane;
+    const size_t y = (n * p->out_c + g * p->out_pg) * plane;
     __m256i lane_rows = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
     __m256i lane_ids = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (size_t q0 = r0 * p->out_w; q0 < r1 * p->out_w; q0 += PIX_CHUNK) {
@@ -1042,12 +1288,12 @@ DV_TARGET_AVX2 static void avx2_gemm_rows(const conv_ctx *c, size_t n, size_t g,
             size_t oc_end = min_size(p->out_pg, ob + noc * 8);
             for (size_t oc = ob; oc < oc_end; oc++) {
                 __m256i start = _mm256_set1_epi32((int)(corr[oc] + bias_of(c, g * p->out_pg + oc)));
-                int32_t *yo = y + oc * plane + q0;
+                const size_t yo = y + oc * plane + q0;
                 for (size_t i = 0; i < np; i += 8) {
                     __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(np - i)), lane_ids);
                     __m256i v = _mm256_mask_i32gather_epi32(
                         _mm256_setzero_si256(), yt + i * 16 + (oc - ob), lane_rows, m, 4);
-                    _mm256_maskstore_epi32(yo + i, m, _mm256_add_epi32(v, start));
+                    avx2_store(c, yo + i, (int64_t)(np - i), _mm256_add_epi32(v, start));
                 }
             }
         }
@@ -1102,7 +1348,6 @@ DV_TARGET_AVX2 DV_INLINE __m256i avx2_taps(const conv_plan *p, size_t sw, const 
     {                                                                                              \
         const conv_plan *p = c->p;                                                                 \
         const size_t sw = SW ? SW : p->sw;                                                         \
-        size_t g = o / p->out_pg, plane = p->in_h * p->in_w;                                       \
         avx2_tap taps[DIRECT_KW][NV];                                                              \
         for (size_t kw = 0; SW && kw < p->kw; kw++)                                                \
             DV_UNROLL for (int v = 0; v < NV; v++) taps[kw][v] = avx2_tap_at(                      \
@@ -1113,12 +1358,12 @@ DV_TARGET_AVX2 DV_INLINE __m256i avx2_taps(const conv_plan *p, size_t sw, const 
             __m256i acc[NV];                                                                       \
             DV_UNROLL for (int v = 0; v < NV; v++) acc[v] = start;                                 \
             for (size_t ch = 0; ch < p->in_pg; ch++) {                                             \
-                const int32_t *x = c->in[0].data + (n * p->in_c + g * p->in_pg + ch) * plane;      \
+                const int32_t *x = c->xsrc + ch * c->xcs;                                          \
                 for (size_t kh = 0; kh < p->kh; kh++, wo += p->kw) {                               \
                     int64_t ih = (int64_t)(oh * p->sh + kh * p->dh) - (int64_t)p->pt;              \
                     if (ih < 0 || ih >= (int64_t)p->in_h)                                          \
                         continue;                                                                  \
-                    const int32_t *row = x + (size_t)ih * p->in_w;                                 \
+                    const int32_t *row = x + (size_t)(ih - c->xorigin) * p->in_w;                  \
                     for (size_t kw = 0; kw < p->kw; kw++) {                                        \
                         __m256i wv = _mm256_set1_epi32(wo[kw]);                                    \
                         DV_UNROLL for (int v = 0; v < NV; v++) {                                   \
@@ -1133,9 +1378,9 @@ DV_TARGET_AVX2 DV_INLINE __m256i avx2_taps(const conv_plan *p, size_t sw, const 
                     }                                                                              \
                 }                                                                                  \
             }                                                                                      \
-            int32_t *y = c->out[0].data + ((n * p->out_c + o) * p->out_h + oh) * p->out_w;         \
-            DV_UNROLL for (int v = 0; v < NV; v++) _mm256_maskstore_epi32(                         \
-                y + ow0 + 8 * v, avx2_lanes(0, (int64_t)(p->out_w - ow0) - 8 * v), acc[v]);        \
+            size_t y = ((n * p->out_c + o) * p->out_h + oh) * p->out_w;                            \
+            DV_UNROLL for (int v = 0; v < NV; v++) avx2_store(                                     \
+                c, y + ow0 + 8 * (size_t)v, (int64_t)(p->out_w - ow0) - 8 * v, acc[v]);            \
         }                                                                                          \
     }
 
@@ -1160,10 +1405,11 @@ DV_TARGET_AVX2 static void avx2_flat_rows(const conv_ctx *c, size_t n, size_t o,
                                           size_t r1)
 {
     const conv_plan *p = c->p;
-    const size_t w = p->in_w, plane = p->in_h * w, g = o / p->out_pg;
-    const int32_t *x0 = c->in[0].data + (n * p->in_c + g * p->in_pg) * plane;
+    const size_t w = p->in_w;
+    const int32_t *x0 = c->xsrc;
+    const int64_t origin = c->xorigin * (int64_t)w;
     const int32_t *w0 = c->in[1].data + o * p->in_pg * p->kh * p->kw;
-    int32_t *y = c->out[0].data + (n * p->out_c + o) * p->out_h * p->out_w;
+    const size_t y = (n * p->out_c + o) * p->out_h * p->out_w;
     const __m256i width = _mm256_set1_epi32((int32_t)w);
     const __m256i height = _mm256_set1_epi32((int32_t)p->in_h);
     const __m256i start = _mm256_set1_epi32((int)bias_of(c, o)), zero = _mm256_setzero_si256();
@@ -1194,10 +1440,10 @@ DV_TARGET_AVX2 static void avx2_flat_rows(const conv_ctx *c, size_t n, size_t o,
         __m256i acc = start;
         const int32_t *wt = w0;
         for (size_t ch = 0; ch < p->in_pg; ch++) {
-            const int32_t *x = x0 + ch * plane;
+            const int32_t *x = x0 + ch * c->xcs;
             for (size_t kh = 0; kh < p->kh; kh++) {
                 int64_t row = (int64_t)q0 + ((int64_t)(kh * p->dh) - (int64_t)p->pt) * (int64_t)w -
-                              (int64_t)p->pl;
+                              (int64_t)p->pl - origin;
                 for (size_t kw = 0; kw < p->kw; kw++, wt++) {
                     __m256i xv = _mm256_maskload_epi32(column(x, row + (int64_t)(kw * p->dw)),
                                                        _mm256_and_si256(rows[kh], cols[kw]));
@@ -1205,7 +1451,7 @@ DV_TARGET_AVX2 static void avx2_flat_rows(const conv_ctx *c, size_t n, size_t o,
                 }
             }
         }
-        _mm256_maskstore_epi32(y + q0, tail, acc);
+        avx2_store(c, y + q0, (int64_t)(q_end - q0), acc);
         ow = _mm256_add_epi32(ow, _mm256_set1_epi32(8));
     }
 }
@@ -1233,7 +1479,7 @@ static const conv_isa isa_avx2 = {2, 2, 8, 16, avx2_pack_weights, avx2_pack_rows
 
 /* ---- the variants -------------------------------------------------------------------------- */
 
-#define CONV_VARIANT(NAME, LABEL, ISA_BIT, ISA)                                                    \
+#define CONV_VARIANT(NAME, OPCODE, LABEL, ISA_BIT, ISA)                                            \
     static int NAME##_accepts(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)            \
     {                                                                                              \
         return conv_accepts(&ISA, attrs, n_in, in);                                                \
@@ -1252,9 +1498,9 @@ static const conv_isa isa_avx2 = {2, 2, 8, 16, avx2_pack_weights, avx2_pack_rows
     {                                                                                              \
         conv_run(&ISA, attrs, in, out, NULL, scratch, begin, end);                                 \
     }                                                                                              \
-    const dv_variant dv_variant_cvm_##NAME = {DV_OP_CONV2D, ISA_BIT, LABEL,                        \
+    const dv_variant dv_variant_cvm_##NAME = {OPCODE, ISA_BIT, LABEL,                              \
                                               NAME##_accepts, NAME##_items, NAME##_scratch,        \
-                                              NAME##_run, 0};                                      \
+                                              NAME##_run, DV_VARIANT_INT8};                        \
     static uint64_t NAME##_packed_size(const dv_attrs *attrs, uint32_t n_in,                       \
                                        const dv_shape *in)                                         \
     {                                                                                              \
@@ -1274,7 +1520,9 @@ static const conv_isa isa_avx2 = {2, 2, 8, 16, avx2_pack_weights, avx2_pack_rows
     const dv_variant_packing dv_packing_cvm_##NAME = {                                             \
         &dv_variant_cvm_##NAME, 1u << 1, NAME##_packed_size, NAME##_pack, NAME##_run_packed};
 
-CONV_VARIANT(conv2d_avx2, "avx2", DV_ISA_AVX2, isa_avx2)
-CONV_VARIANT(conv2d_vnni, "vnni", DV_ISA_VNNI, isa_vnni)
+CONV_VARIANT(conv2d_avx2, DV_OP_CONV2D, "avx2", DV_ISA_AVX2, isa_avx2)
+CONV_VARIANT(conv2d_vnni, DV_OP_CONV2D, "vnni", DV_ISA_VNNI, isa_vnni)
+CONV_VARIANT(conv2d_shift_avx2, DV_OP_CONV2D_SHIFT, "avx2", DV_ISA_AVX2, isa_avx2)
+CONV_VARIANT(conv2d_shift_vnni, DV_OP_CONV2D_SHIFT, "vnni", DV_ISA_VNNI, isa_vnni)
 
 #endif

@@ -15,7 +15,11 @@
  *
  * The row r spans L = (OW - 1) * stride_w + pool_w columns (at most the padded width plus
  * stride_w - 1, the ceil_mode overhang), and 32 more set to INT32_MIN that the last vector's
- * lanes past OW read (those lanes are never stored). */
+ * lanes past OW read (those lanes are never stored).
+ *
+ * int8 storage (DV_VARIANT_INT8): int8 input rows are sign-extended as they are loaded, and
+ * an int8 output is stored with signed saturation (dv_store_i8; a window wholly in the padding
+ * gives INT32_MIN, stored as -128 like the reference's output narrowed). */
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -66,7 +70,9 @@ static uint64_t pool_scratch(const dv_attrs *attrs, uint32_t n_in, const dv_shap
 /* The geometry of one output row. */
 typedef struct {
     const int32_t *x;       /* the first input row of the window that is inside the input */
+    const int8_t *x8;       /* the same when the input is int8 (x is NULL then) */
     int32_t *y;             /* the output row */
+    int8_t *y8;             /* the same when the output is int8 (y is NULL then) */
     size_t in_w, rows;      /* input width; input rows in the window (0: all padding) */
     size_t pad_left, cols;  /* r[pad_left, pad_left + cols) come from the input */
     size_t len;             /* L */
@@ -86,10 +92,14 @@ static pool_row row_of(const dv_attrs *attrs, const dv_tensor *in, dv_tensor *ou
     const int64_t h_end = top + a[POOL_H] < in_h ? top + a[POOL_H] : in_h;
     pool_row r;
     r.in_w = (size_t)in_w;
-    r.x = in[0].data + (size_t)plane * (size_t)(in_h * in_w) +
-          (h_begin < in_h ? (size_t)(h_begin * in_w) : 0);
+    const size_t x_at = (size_t)plane * (size_t)(in_h * in_w) +
+                        (h_begin < in_h ? (size_t)(h_begin * in_w) : 0);
+    const size_t y_at = (size_t)plane * (size_t)(out_h * out_w) + (size_t)(oh * out_w);
+    r.x = in[0].i8 ? NULL : in[0].data + x_at;
+    r.x8 = in[0].i8 ? in[0].i8 + x_at : NULL;
     r.rows = h_end > h_begin ? (size_t)(h_end - h_begin) : 0;
-    r.y = out[0].data + (size_t)plane * (size_t)(out_h * out_w) + (size_t)(oh * out_w);
+    r.y = out[0].i8 ? NULL : out[0].data + y_at;
+    r.y8 = out[0].i8 ? out[0].i8 + y_at : NULL;
     r.out_w = (size_t)out_w;
     r.pool_w = (size_t)a[POOL_W];
     r.stride_w = (size_t)a[POOL_STRIDE_W];
@@ -115,6 +125,14 @@ DV_TARGET_VNNI static void avx512_fill(int32_t *p, size_t n)
         _mm512_mask_storeu_epi32(p + i, avx512_mask(n - i), lowest);
 }
 
+/* Input elements [at, at + 16) where m is set, int32 or int8. */
+DV_TARGET_VNNI DV_INLINE __m512i avx512_input(const pool_row *p, size_t at, __mmask16 m)
+{
+    if (p->x8)
+        return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p->x8 + at));
+    return _mm512_maskz_loadu_epi32(m, p->x + at);
+}
+
 /* r[0, len + 32) as the top describes. */
 DV_TARGET_VNNI static void avx512_vertical(const pool_row *p, int32_t *r)
 {
@@ -125,9 +143,9 @@ DV_TARGET_VNNI static void avx512_vertical(const pool_row *p, int32_t *r)
     avx512_fill(r + end, p->len + 32 - end);
     for (size_t c = 0; c < p->cols; c += 16) {
         const __mmask16 m = avx512_mask(p->cols - c);
-        __m512i v = _mm512_maskz_loadu_epi32(m, p->x + c);
+        __m512i v = avx512_input(p, c, m);
         for (size_t k = 1; k < p->rows; k++)
-            v = _mm512_max_epi32(v, _mm512_maskz_loadu_epi32(m, p->x + k * p->in_w + c));
+            v = _mm512_max_epi32(v, avx512_input(p, k * p->in_w + c, m));
         _mm512_mask_storeu_epi32(r + p->pad_left + c, m, v);
     }
 }
@@ -154,7 +172,10 @@ DV_TARGET_VNNI static void avx512_row(const pool_row *p, int32_t *r)
                 v = _mm512_mask_i32gather_epi32(best, m, step, q + s, 4);
             best = _mm512_max_epi32(best, v);
         }
-        _mm512_mask_storeu_epi32(p->y + o, m, best);
+        if (p->y8)
+            _mm512_mask_cvtsepi32_storeu_epi8(p->y8 + o, m, best);
+        else
+            _mm512_mask_storeu_epi32(p->y + o, m, best);
     }
 }
 
@@ -189,6 +210,18 @@ DV_TARGET_AVX2 static void avx2_fill(int32_t *p, size_t n)
         _mm256_maskstore_epi32(p + i, avx2_mask(n - i), lowest);
 }
 
+/* Input elements [at, at + left) (left >= 1; lanes past 8 are not read), int32 or int8. */
+DV_TARGET_AVX2 DV_INLINE __m256i avx2_input(const pool_row *p, size_t at, size_t left,
+                                           __m256i m)
+{
+    if (p->x8) {
+        int64_t bytes = 0;
+        memcpy(&bytes, p->x8 + at, left >= 8 ? 8 : left);
+        return _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
+    }
+    return _mm256_maskload_epi32(p->x + at, m);
+}
+
 DV_TARGET_AVX2 static void avx2_vertical(const pool_row *p, int32_t *r)
 {
     const size_t end = p->pad_left + p->cols;
@@ -198,9 +231,9 @@ DV_TARGET_AVX2 static void avx2_vertical(const pool_row *p, int32_t *r)
     avx2_fill(r + end, p->len + 32 - end);
     for (size_t c = 0; c < p->cols; c += 8) {
         const __m256i m = avx2_mask(p->cols - c);
-        __m256i v = _mm256_maskload_epi32(p->x + c, m);
+        __m256i v = avx2_input(p, c, p->cols - c, m);
         for (size_t k = 1; k < p->rows; k++)
-            v = _mm256_max_epi32(v, _mm256_maskload_epi32(p->x + k * p->in_w + c, m));
+            v = _mm256_max_epi32(v, avx2_input(p, k * p->in_w + c, p->cols - c, m));
         _mm256_maskstore_epi32(r + p->pad_left + c, m, v);
     }
 }
@@ -228,7 +261,15 @@ DV_TARGET_AVX2 static void avx2_row(const pool_row *p, int32_t *r)
             }
             best = _mm256_max_epi32(best, v);
         }
-        _mm256_maskstore_epi32(p->y + o, m, best);
+        if (!p->y8) {
+            _mm256_maskstore_epi32(p->y + o, m, best);
+            continue;
+        }
+        /* int32 -> int16 -> int8, each with signed saturation: a clamp to [-128, 127] */
+        __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(best),
+                                    _mm256_extracti128_si256(best, 1));
+        const int64_t bytes = _mm_cvtsi128_si64(_mm_packs_epi16(w, w));
+        memcpy(p->y8 + o, &bytes, p->out_w - o >= 8 ? 8 : p->out_w - o);
     }
 }
 
@@ -244,9 +285,9 @@ static void avx2_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
 
 const dv_variant dv_variant_max_pool2d_vnni = {DV_OP_MAX_POOL2D, DV_ISA_VNNI, "vnni",
                                                pool_accepts, pool_items, pool_scratch,
-                                               avx512_run, 0};
+                                               avx512_run, DV_VARIANT_INT8};
 const dv_variant dv_variant_max_pool2d_avx2 = {DV_OP_MAX_POOL2D, DV_ISA_AVX2, "avx2",
                                                pool_accepts, pool_items, pool_scratch,
-                                               avx2_run, 0};
+                                               avx2_run, DV_VARIANT_INT8};
 
 #endif

@@ -283,4 +283,145 @@ DV_TARGET_VNNI DV_INLINE __mmask16 dv_lanes16(uint32_t n)
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
 }
 
+/* ---- AVX-512: both roundings as one 64-bit shift ----------------------------------------
+ *
+ * The same values as dv_rq16_apply with fewer instructions, for the conv kernels' inner
+ * loops. With a = x << left (wrapping; left = max(s, 0) under double rounding, 0 under single)
+ * and P = a * m, exact in 64 bits, lane by lane:
+ *
+ *   double rounding, r = max(-s, 0):
+ *       y = (P + 2^30 + [r >= 1] (2^(30 + r) - 2^31 [P < -2^30])) >> (31 + r)
+ *   single rounding:
+ *       y = (P + 2^(30 - s)) >> (31 - s)
+ *
+ * arithmetic shifts, truncated to 32 bits. The double-rounding form: h = floor((P + 2^30) /
+ * 2^31) is SaturatingRoundingDoublingHighMul's value when m is not INT32_MIN, and
+ * RoundingDivideByPOT(h, r) = floor((h + 2^(r - 1) - [h < 0]) / 2^r) for r >= 1 (quant.h's
+ * remainder > threshold test: ties away from zero). As floor((floor(A / 2^31) + B) / 2^r) =
+ * floor((A + 2^31 B) / 2^(31 + r)) for any integer B, and h < 0 exactly when P < -2^30, the two
+ * roundings fold into one. SaturatingRoundingDoublingHighMul's saturating case, a = m =
+ * INT32_MIN, is the only P above 2^62 - 2^31 (= (2^31 - 1) * 2^31); capping P there makes h
+ * INT32_MAX, as saturation does, and leaves every other P alone (done only when a multiplier
+ * is INT32_MIN under double rounding). |P| <= 2^62 and the constants stay below 2^62, so no
+ * lane overflows. */
+typedef struct {
+    __m512i m, m_odd, left;
+    __m512i k_even, k_odd, t_even, t_odd;   /* the constant added and the shift, 64-bit lanes */
+    __m512i offset, lo, hi;
+    __mmask8 adj_even, adj_odd;             /* the lanes that subtract 2^31 when P < -2^30 */
+    int any_left, saturation;
+    /* k + output_offset * 2^t, when `folded` (|output_offset| <= 256 and every t <= 52: the sum
+     * stays below 2^62 + 2^61 + 2^60 + 2^30 in magnitude): adding it instead of k gives the
+     * shifted value plus output_offset exactly, whose low 32 bits are the wrapping sum. */
+    __m512i k_even_off, k_odd_off;
+    int folded;
+    /* t - 32 on 32-bit lanes, and dv_rq16w_fast's case: 0 none, 1 without the adjustment (no
+     * lane has it), 2 with it on every lane */
+    __m512i t_high;
+    int fast;
+} dv_rq16w_prepared;
+
+DV_TARGET_VNNI DV_INLINE void dv_rq16w_prepare(dv_rq16w_prepared *r, __m512i multiplier,
+                                               __m512i shift, const dv_requant_op *op)
+{
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+    r->saturation = op->rounding == DV_ROUND_DOUBLE &&
+                    _mm512_cmpeq_epi32_mask(multiplier, _mm512_set1_epi32(INT32_MIN)) != 0;
+    const __m512i s = _mm512_min_epi32(_mm512_max_epi32(shift, _mm512_set1_epi32(-31)),
+                                       _mm512_set1_epi32(30));
+    const __m512i s_even = _mm512_srai_epi64(_mm512_slli_epi64(s, 32), 32);
+    const __m512i s_odd = _mm512_srai_epi64(s, 32);
+    r->m = multiplier;
+    r->m_odd = _mm512_srli_epi64(multiplier, 32);
+    if (op->rounding == DV_ROUND_DOUBLE) {
+        r->left = _mm512_max_epi32(s, zero);
+        r->any_left = _mm512_test_epi32_mask(r->left, r->left) != 0;
+        const __m512i right_even = _mm512_max_epi64(_mm512_sub_epi64(zero, s_even), zero);
+        const __m512i right_odd = _mm512_max_epi64(_mm512_sub_epi64(zero, s_odd), zero);
+        const __m512i thirty = _mm512_set1_epi64(30), nudge = _mm512_set1_epi64((int64_t)1 << 30);
+        r->adj_even = _mm512_cmpgt_epi64_mask(right_even, zero);
+        r->adj_odd = _mm512_cmpgt_epi64_mask(right_odd, zero);
+        r->t_even = _mm512_add_epi64(right_even, _mm512_set1_epi64(31));
+        r->t_odd = _mm512_add_epi64(right_odd, _mm512_set1_epi64(31));
+        r->k_even = _mm512_add_epi64(
+            nudge, _mm512_maskz_sllv_epi64(r->adj_even, one, _mm512_add_epi64(right_even, thirty)));
+        r->k_odd = _mm512_add_epi64(
+            nudge, _mm512_maskz_sllv_epi64(r->adj_odd, one, _mm512_add_epi64(right_odd, thirty)));
+    } else {
+        r->left = zero;
+        r->any_left = 0;
+        r->adj_even = r->adj_odd = 0;
+        r->t_even = _mm512_sub_epi64(_mm512_set1_epi64(31), s_even);     /* 1..62 */
+        r->t_odd = _mm512_sub_epi64(_mm512_set1_epi64(31), s_odd);
+        r->k_even = _mm512_sllv_epi64(one, _mm512_sub_epi64(r->t_even, one));
+        r->k_odd = _mm512_sllv_epi64(one, _mm512_sub_epi64(r->t_odd, one));
+    }
+    r->offset = _mm512_set1_epi32(op->output_offset);
+    r->lo = _mm512_set1_epi32(op->act_min);
+    r->hi = _mm512_set1_epi32(op->act_max);
+    const __m512i t_max = _mm512_max_epi64(r->t_even, r->t_odd);
+    r->folded = op->output_offset >= -256 && op->output_offset <= 256 &&
+                _mm512_cmpgt_epi64_mask(t_max, _mm512_set1_epi64(52)) == 0;
+    const __m512i off64 = _mm512_set1_epi64(op->output_offset);
+    r->k_even_off = _mm512_add_epi64(r->k_even, _mm512_sllv_epi64(off64, r->t_even));
+    r->k_odd_off = _mm512_add_epi64(r->k_odd, _mm512_sllv_epi64(off64, r->t_odd));
+    const __m512i thirty_two = _mm512_set1_epi64(32);
+    r->t_high = _mm512_or_si512(_mm512_sub_epi64(r->t_even, thirty_two),
+                                _mm512_slli_epi64(_mm512_sub_epi64(r->t_odd, thirty_two), 32));
+    const int high = _mm512_cmplt_epi64_mask(_mm512_min_epi64(r->t_even, r->t_odd), thirty_two) == 0;
+    const unsigned adj = (unsigned)r->adj_even | (unsigned)r->adj_odd << 8;
+    r->fast = !r->any_left && !r->saturation && r->folded && high
+                  ? (adj == 0 ? 1 : adj == 0xFFFF ? 2 : 0)
+                  : 0;
+}
+
+DV_TARGET_VNNI DV_INLINE __m512i dv_rq16w_apply(__m512i x, const dv_rq16w_prepared *r)
+{
+    const __m512i a = r->any_left ? _mm512_sllv_epi32(x, r->left) : x;
+    __m512i even = _mm512_mul_epi32(a, r->m);
+    __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), r->m_odd);
+    if (r->saturation) {
+        const __m512i cap = _mm512_set1_epi64(((int64_t)1 << 62) - ((int64_t)1 << 31));
+        even = _mm512_min_epi64(even, cap);
+        odd = _mm512_min_epi64(odd, cap);
+    }
+    if (r->adj_even | r->adj_odd) {
+        const __m512i limit = _mm512_set1_epi64(-((int64_t)1 << 30));
+        const __m512i half = _mm512_set1_epi64((int64_t)1 << 31);
+        even = _mm512_mask_sub_epi64(even, _mm512_mask_cmplt_epi64_mask(r->adj_even, even, limit),
+                                     even, half);
+        odd = _mm512_mask_sub_epi64(odd, _mm512_mask_cmplt_epi64_mask(r->adj_odd, odd, limit),
+                                    odd, half);
+    }
+    even = _mm512_srav_epi64(_mm512_add_epi64(even, r->k_even), r->t_even);
+    odd = _mm512_srav_epi64(_mm512_add_epi64(odd, r->k_odd), r->t_odd);
+    __m512i v = _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CDAB);
+    v = _mm512_add_epi32(v, r->offset);
+    return _mm512_min_epi32(_mm512_max_epi32(v, r->lo), r->hi);
+}
+
+/* dv_rq16w_apply's values before the clamp, output offset included, for a prepared vector
+ * with r->fast = 1 (call with adj = 0) or 2 (adj = 1), on x and x_odd = x >> 32 per 64-bit
+ * lane: no left shift, no saturating multiplier, the adjustment on every lane or none, the
+ * offset folded into the constant, and every shift t at least 32, so that X >> t is taken as
+ * (the high 32 bits of X) >> (t - 32) on 32-bit lanes: floor(floor(X / 2^32) / 2^(t - 32)) =
+ * floor(X / 2^t), which fits 32 bits as |X| < 2^63. */
+DV_TARGET_VNNI DV_INLINE __m512i dv_rq16w_fast(__m512i x, __m512i x_odd,
+                                               const dv_rq16w_prepared *r, const int adj)
+{
+    __m512i even = _mm512_mul_epi32(x, r->m);
+    __m512i odd = _mm512_mul_epi32(x_odd, r->m_odd);
+    if (adj) {
+        const __m512i limit = _mm512_set1_epi64(-((int64_t)1 << 30));
+        const __m512i half = _mm512_set1_epi64((int64_t)1 << 31);
+        even = _mm512_mask_sub_epi64(even, _mm512_cmplt_epi64_mask(even, limit), even, half);
+        odd = _mm512_mask_sub_epi64(odd, _mm512_cmplt_epi64_mask(odd, limit), odd, half);
+    }
+    even = _mm512_add_epi64(even, r->k_even_off);
+    odd = _mm512_add_epi64(odd, r->k_odd_off);
+    /* the high halves: even's moved down into the even lanes, odd's in place */
+    const __m512i high = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_CDAB);
+    return _mm512_srav_epi32(high, r->t_high);
+}
+
 #endif
