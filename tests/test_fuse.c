@@ -23,21 +23,8 @@
 #include "module_format.h"
 #include "nn_attrs.h"
 #include "op.h"
+#include "random.h"
 
-static uint64_t rng_state = 0x853c49e6748fea9bu;
-
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-
-static int32_t between(int32_t lo, int32_t hi)
-{
-    return (int32_t)((int64_t)lo + (int64_t)(rnd() % (uint32_t)((int64_t)hi - lo + 1)));
-}
 
 /* Mostly int8, sometimes anything (the int32 extremes too). */
 static int32_t value(void)
@@ -637,8 +624,7 @@ static void test_pass(void)
 int main(void)
 {
     const char *seed = getenv("DETVM_TEST_SEED");
-    if (seed)
-        rng_state = strtoull(seed, NULL, 0) | 1;
+    rng_state = seed ? strtoull(seed, NULL, 0) | 1 : 0x853c49e6748fea9bu;
     test_reference_conv();
     test_reference_dense_add();
     test_broken_attributes();

@@ -24,6 +24,7 @@
 #include "op.h"
 #include "opcodes.h"
 #include "variant.h"
+#include "random.h"
 
 extern const dv_op_info dv_info_CONV2D, dv_info_DENSE, dv_info_CONV2D_SHIFT, dv_info_DENSE_SHIFT;
 
@@ -52,21 +53,6 @@ static const dv_variant *dense_variants[2][N_VARIANTS] = {{0}, {0}};
 static const dv_variant_packing *conv_packings[2][N_VARIANTS] = {{0}, {0}};
 #endif
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-
-/* An integer in [lo, hi]. */
-static int32_t between(int32_t lo, int32_t hi)
-{
-    return (int32_t)((int64_t)lo + (int64_t)(rnd() % (uint32_t)((int64_t)hi - lo + 1)));
-}
 
 enum value_mode {
     VALUES_INT8,      /* every value in [-128, 127] */

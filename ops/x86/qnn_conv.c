@@ -550,17 +550,7 @@ DV_TARGET_VNNI DV_INLINE int vnni_convert8(const void *source, size_t n, uint8_t
                                            int32_t input_offset)
 {
     (void)input_offset;
-    const uint8_t *src = source;
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64)
-        _mm512_storeu_si512((void *)(dst + i),
-                            _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), flip));
-    if (i < n) {
-        const __mmask64 m = ((__mmask64)1 << (n - i)) - 1;
-        _mm512_mask_storeu_epi8(dst + i, m,
-                                _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
-    }
+    dv_flip_i8(dst, source, n);
     return 1;
 }
 

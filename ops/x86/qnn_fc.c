@@ -298,17 +298,7 @@ DV_TARGET_VNNI static int row16(const fc_plan *p, const dv_tensor *x, size_t row
     const size_t n = p->depth;
     memset(dst + (n & ~(size_t)63), 0, p->kq - (n & ~(size_t)63));
     if (x->i8) {
-        const int8_t *src = x->i8 + row * n;
-        const __m512i flip = _mm512_set1_epi8((char)0x80);
-        size_t i = 0;
-        for (; i + 64 <= n; i += 64)
-            _mm512_storeu_si512((void *)(dst + i),
-                                _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), flip));
-        if (i < n) {
-            const __mmask64 m = ((__mmask64)1 << (n - i)) - 1;
-            _mm512_mask_storeu_epi8(dst + i, m,
-                                    _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
-        }
+        dv_flip_i8(dst, x->i8 + row * n, n);
         return 1;
     }
     const int32_t *src = x->data + row * n;

@@ -424,4 +424,19 @@ DV_TARGET_VNNI DV_INLINE __m512i dv_rq16w_fast(__m512i x, __m512i x_odd,
     return _mm512_srav_epi32(high, r->t_high);
 }
 
+/* dst[i] = src[i] + 128 for n int8 values, the unsigned operand vpdpbusd takes (x ^ 0x80, exact). */
+DV_TARGET_VNNI DV_INLINE void dv_flip_i8(uint8_t *dst, const int8_t *src, size_t n)
+{
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        _mm512_storeu_si512((void *)(dst + i),
+                            _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), flip));
+    if (i < n) {
+        const __mmask64 m = ((__mmask64)1 << (n - i)) - 1;
+        _mm512_mask_storeu_epi8(dst + i, m,
+                                _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
+    }
+}
+
 #endif
