@@ -60,8 +60,9 @@ const dv_variant *dv_variant_at(uint32_t i);
  * `inputs` is a constant of the module, the session may allocate packed_size bytes (64-byte
  * aligned; 0: nothing to pack for this instance), call pack once, and then call run_packed
  * instead of run: the same items and scratch, the same bytes. pack reads only `inputs`.
- * The CVM CONV2D variants have one (ops/x86/nn_conv.c: dv_packing_cvm_conv2d_vnni, _avx2), and
- * so do the TFLite QCONV2D ones (ops/x86/qnn_conv.c: dv_packing_qconv2d_vnni, _avx2). */
+ * ops/variant.c's `packings` lists them: the CVM CONV2D and CONV2D_SHIFT variants
+ * (ops/x86/nn_conv.c), and the TFLite QCONV2D (weights and bias; VNNI also the multipliers and
+ * shifts), QDEPTHWISE_CONV2D and QFULLY_CONNECTED ones (ops/x86/qnn_*.c). */
 typedef struct {
     const dv_variant *variant;
     uint32_t inputs;            /* bit i: pack reads input i */
