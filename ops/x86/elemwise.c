@@ -278,11 +278,7 @@ DV_TARGET_AVX2 static void avx2_range(const operands *o, size_t first, size_t n,
                 _mm256_maskstore_epi32(o->y32 + i, avx2_mask(left), x);
             continue;
         }
-        /* int32 -> int16 -> int8, each with signed saturation: a clamp to [-128, 127] */
-        __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
-        w = _mm_packs_epi16(w, w);
-        const int64_t bytes = _mm_cvtsi128_si64(w);
-        memcpy(o->y8 + i, &bytes, left >= 8 ? 8 : left);
+        dv_store_i8x8(o->y8 + i, x, left >= 8 ? 8 : left);
     }
 }
 

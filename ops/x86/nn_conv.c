@@ -1120,15 +1120,7 @@ DV_TARGET_AVX2 DV_INLINE void avx2_store(const conv_ctx *c, size_t at, int64_t c
         _mm256_maskstore_epi32(c->y32 + at, m, v);
         return;
     }
-    __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    w = _mm_packs_epi16(w, w);
-    if (count == 8) {
-        _mm_storel_epi64((__m128i *)(void *)(c->y8 + at), w);
-    } else {
-        int8_t bytes[16];
-        _mm_storeu_si128((__m128i *)(void *)bytes, w);
-        memcpy(c->y8 + at, bytes, (size_t)count);
-    }
+    dv_store_i8x8(c->y8 + at, v, (size_t)count);
 }
 
 DV_TARGET_AVX2 static int avx2_pack_weights(const conv_ctx *c, size_t g, uint8_t *wpack,

@@ -265,11 +265,7 @@ DV_TARGET_AVX2 static void avx2_row(const pool_row *p, int32_t *r)
             _mm256_maskstore_epi32(p->y + o, m, best);
             continue;
         }
-        /* int32 -> int16 -> int8, each with signed saturation: a clamp to [-128, 127] */
-        __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(best),
-                                    _mm256_extracti128_si256(best, 1));
-        const int64_t bytes = _mm_cvtsi128_si64(_mm_packs_epi16(w, w));
-        memcpy(p->y8 + o, &bytes, p->out_w - o >= 8 ? 8 : p->out_w - o);
+        dv_store_i8x8(p->y8 + o, best, p->out_w - o >= 8 ? 8 : p->out_w - o);
     }
 }
 

@@ -91,35 +91,14 @@ DV_TARGET_AVX2 DV_INLINE __m256i load8(const void *t, uint64_t i, uint32_t n, in
     return _mm256_maskload_epi32((const int32_t *)t + i, dv_lanes8(n));
 }
 
-/* Two saturating packs clamp to [-128, 127]: dv_store_i8. */
-DV_TARGET_AVX2 DV_INLINE void store8(void *t, uint64_t i, uint32_t n, __m256i v, int is8)
-{
-    if (is8) {
-        const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v),
-                                          _mm256_extracti128_si256(v, 1));
-        const __m128i bytes = _mm_packs_epi16(w, w);
-        if (n == 8) {
-            _mm_storel_epi64((__m128i *)(void *)((int8_t *)t + i), bytes);
-        } else {
-            int8_t buffer[16];
-            _mm_storeu_si128((__m128i *)(void *)buffer, bytes);
-            memcpy((int8_t *)t + i, buffer, n);
-        }
-    } else if (n == 8) {
-        _mm256_storeu_si256((__m256i *)(void *)((int32_t *)t + i), v);
-    } else {
-        _mm256_maskstore_epi32((int32_t *)t + i, dv_lanes8(n), v);
-    }
-}
-
 DV_TARGET_AVX2 DV_INLINE void loop8(const plan8 *p, const void *a, const void *b, void *y,
                                     uint64_t i, uint64_t i1, int a8, int b8, int y8, int sub)
 {
     for (; i + 8 <= i1; i += 8)
-        store8(y, i, 8, element8(p, load8(a, i, 8, a8), load8(b, i, 8, b8), sub), y8);
+        dv_store_lanes8(y, i, element8(p, load8(a, i, 8, a8), load8(b, i, 8, b8), sub), 8, y8);
     if (i < i1) {
         const uint32_t n = (uint32_t)(i1 - i);
-        store8(y, i, n, element8(p, load8(a, i, n, a8), load8(b, i, n, b8), sub), y8);
+        dv_store_lanes8(y, i, element8(p, load8(a, i, n, a8), load8(b, i, n, b8), sub), n, y8);
     }
 }
 

@@ -161,6 +161,19 @@ DV_TARGET_AVX2 DV_INLINE __m256i dv_lanes8(uint32_t n)
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* Lanes [0, n) of v (n <= 8) stored at element `at` of an int8 tensor (saturated, dv_store_i8)
+ * or of an int32 one. */
+DV_TARGET_AVX2 DV_INLINE void dv_store_lanes8(void *base, size_t at, __m256i v, uint32_t n,
+                                              int as_int8)
+{
+    if (as_int8)
+        dv_store_i8x8((int8_t *)base + at, v, n);
+    else if (n == 8)
+        _mm256_storeu_si256((__m256i *)(void *)((int32_t *)base + at), v);
+    else
+        _mm256_maskstore_epi32((int32_t *)base + at, dv_lanes8(n), v);
+}
+
 /* ---- AVX-512: 16 lanes ------------------------------------------------------------------- */
 
 DV_TARGET_VNNI DV_INLINE __m512i dv_rq16_double(__m512i x, __m512i m, __m512i s)

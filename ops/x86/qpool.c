@@ -54,27 +54,6 @@ static uint32_t get(const void *base, size_t at, int in8)
                : (uint32_t)((const int32_t *)base)[at];
 }
 
-/* Stores lanes [0, n) of v (n <= 8), each in [-128, 127] or int32. */
-DV_TARGET_AVX2 DV_INLINE void store_lanes(void *base, size_t at, __m256i v, uint32_t n, int out8)
-{
-    if (out8) {
-        const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v),
-                                          _mm256_extracti128_si256(v, 1));
-        const __m128i b = _mm_packs_epi16(w, w);
-        if (n == 8) {
-            _mm_storel_epi64((__m128i *)(void *)((int8_t *)base + at), b);
-        } else {
-            int8_t bytes[16];
-            _mm_storeu_si128((__m128i *)(void *)bytes, b);
-            memcpy((int8_t *)base + at, bytes, n);
-        }
-    } else if (n == 8) {
-        _mm256_storeu_si256((__m256i *)(void *)((int32_t *)base + at), v);
-    } else {
-        _mm256_maskstore_epi32((int32_t *)base + at, dv_lanes8(n), v);
-    }
-}
-
 /* sums[i] += the LANES (or fewer: n) channels at x + i, for the rows x + r * row_step of
  * [0, rows): vectors for whole groups of 8, one element at a time for the rest. */
 DV_TARGET_AVX2 DV_INLINE void sum_rows(uint32_t *sums, const void *x, size_t at, int in8,
@@ -271,7 +250,7 @@ DV_TARGET_AVX2 DV_INLINE void mean_typed(const dv_attrs *attrs, const dv_tensor 
         for (size_t k = 0; k < n; k += 8) {
             const __m256i s = _mm256_loadu_si256((const __m256i *)(const void *)(sums + k));
             const __m256i v = dv_rq8_apply(_mm256_sub_epi32(s, zero_sum), &rq);
-            store_lanes(y, f + k, v, n - k < 8 ? (uint32_t)(n - k) : 8, out8);
+            dv_store_lanes8(y, f + k, v, n - k < 8 ? (uint32_t)(n - k) : 8, out8);
         }
     }
 }
@@ -408,7 +387,7 @@ DV_TARGET_AVX2 DV_INLINE void avg_typed(const dv_attrs *attrs, const dv_tensor *
             const __m256i s = _mm256_loadu_si256((const __m256i *)(const void *)(sums + c));
             __m256i v = average8(s, &d);
             v = _mm256_min_epi32(_mm256_max_epi32(v, act_min), act_max);
-            store_lanes(y, f + c, v, n - c < 8 ? (uint32_t)(n - c) : 8, out8);
+            dv_store_lanes8(y, f + c, v, n - c < 8 ? (uint32_t)(n - c) : 8, out8);
         }
     }
 }

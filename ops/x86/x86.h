@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__)
 
+#include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -22,6 +23,15 @@ DV_INLINE int32_t dv_load32(const void *p)
     int32_t v;
     memcpy(&v, p, sizeof v);
     return v;
+}
+
+/* Lanes [0, n) of v (n <= 8) stored at dst as int8: two saturating packs clamp each lane to
+ * [-128, 127], which is dv_store_i8. */
+DV_TARGET_AVX2 DV_INLINE void dv_store_i8x8(int8_t *dst, __m256i v, size_t n)
+{
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const int64_t bytes = _mm_cvtsi128_si64(_mm_packs_epi16(w, w));
+    memcpy(dst, &bytes, n);
 }
 
 /* p rounded up to a multiple of 64 bytes. */
