@@ -452,11 +452,6 @@ const dv_op_info dv_info_UPSAMPLING = {"upsampling", 1, 1, 1, upsampling_infer, 
  * those kernels read x[i] and then write y[i] at the same index, touching no other element, so
  * running one with y = x is the same as running it into a copy. */
 
-static const dv_op_info *op_of(uint32_t opcode)
-{
-    return dv_op_lookup(opcode);
-}
-
 /* The attributes of the epilogue's activation (act_a, act_b as that op takes them). */
 static dv_attrs activation_attrs(const int32_t *e)
 {
@@ -468,7 +463,7 @@ static const char *epilogue_infer(const int32_t *e, const dv_shape *y)
 {
     dv_shape same;
     dv_attrs shift = {e, 2};
-    const char *why = op_of(DV_OP_CVM_RIGHT_SHIFT)->infer(&shift, 1, y, 1, &same);
+    const char *why = dv_op_lookup(DV_OP_CVM_RIGHT_SHIFT)->infer(&shift, 1, y, 1, &same);
     if (why)
         return why;
     dv_attrs act = activation_attrs(e);
@@ -481,9 +476,9 @@ static const char *epilogue_infer(const int32_t *e, const dv_shape *y)
     case DV_OP_CVM_CLIP:
         if (e[EPI_ACT_B] != 0)
             return "act_b: must be 0 with cvm_clip";
-        return op_of(DV_OP_CVM_CLIP)->infer(&act, 1, y, 1, &same);
+        return dv_op_lookup(DV_OP_CVM_CLIP)->infer(&act, 1, y, 1, &same);
     case DV_OP_CLIP:
-        return op_of(DV_OP_CLIP)->infer(&act, 1, y, 1, &same);
+        return dv_op_lookup(DV_OP_CLIP)->infer(&act, 1, y, 1, &same);
     default:
         return "act: must be 0, 3 (relu), 4 (clip) or 5 (cvm_clip)";
     }
@@ -499,10 +494,10 @@ void dv_epilogue_ref(const int32_t *epilogue, int32_t *values, size_t n)
 {
     dv_tensor t = {values, {1, {(uint32_t)n}}, 0};
     dv_attrs shift = {epilogue, 2};
-    op_of(DV_OP_CVM_RIGHT_SHIFT)->run(&shift, 1, &t, 1, &t, 0);
+    dv_op_lookup(DV_OP_CVM_RIGHT_SHIFT)->run(&shift, 1, &t, 1, &t, 0);
     if (epilogue[EPI_ACT] != 0) {
         dv_attrs act = activation_attrs(epilogue);
-        op_of((uint32_t)epilogue[EPI_ACT])->run(&act, 1, &t, 1, &t, 0);
+        dv_op_lookup((uint32_t)epilogue[EPI_ACT])->run(&act, 1, &t, 1, &t, 0);
     }
 }
 
@@ -548,7 +543,7 @@ static const char *add_shift_infer(const dv_attrs *attrs, uint32_t n_in, const d
     if (attrs->n != EPI_N_ATTRS)
         return "attrs: elemwise_add_shift takes 5 values";
     const dv_attrs none = {attrs->v, 0};
-    const char *why = op_of(DV_OP_ELEMWISE_ADD)->infer(&none, n_in, in, n_out, out);
+    const char *why = dv_op_lookup(DV_OP_ELEMWISE_ADD)->infer(&none, n_in, in, n_out, out);
     return why ? why : epilogue_infer(attrs->v, &out[0]);
 }
 
@@ -556,7 +551,7 @@ static void add_shift_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor 
                           uint32_t n_out, dv_tensor *out, int32_t *scratch)
 {
     const dv_attrs none = {attrs->v, 0};
-    op_of(DV_OP_ELEMWISE_ADD)->run(&none, n_in, in, n_out, out, scratch);
+    dv_op_lookup(DV_OP_ELEMWISE_ADD)->run(&none, n_in, in, n_out, out, scratch);
     dv_epilogue_ref(attrs->v, out[0].data, (size_t)dv_shape_size(&out[0].shape));
 }
 
