@@ -41,7 +41,7 @@ static void resolve_steps(detvm_session *s)
     }
 }
 
-/* Whether step k's kernel takes its int8 operands as they are. */
+/* Whether the step's kernel takes its int8 operands as they are. */
 static int takes_int8(const hal_step *st)
 {
     return st->variant && (st->variant->flags & DV_VARIANT_INT8);
@@ -68,7 +68,9 @@ detvm_status vm_session_stage(detvm_session *s, detvm_error *err)
     uint32_t n_staged = 0;
     uint64_t need = 0;
     for (uint32_t k = 0; k < m->n_instrs; k++) {
-        const hal_step *st = &s->steps[k];
+        hal_step *st = &s->steps[k];
+        st->staged = NULL; /* free_staging freed what an earlier choice staged */
+        st->n_staged = 0;
         uint64_t step_need = 0;
         for (uint32_t j = 0; j < st->n_in + st->n_out; j++) {
             const dv_tensor *t = &st->in[j];
@@ -94,8 +96,6 @@ detvm_status vm_session_stage(detvm_session *s, detvm_error *err)
     hal_staged *g = s->staged;
     for (uint32_t k = 0; k < m->n_instrs; k++) {
         hal_step *st = &s->steps[k];
-        st->staged = NULL;
-        st->n_staged = 0;
         if (takes_int8(st))
             continue;
         int32_t *at = s->staging;
@@ -116,7 +116,6 @@ detvm_status vm_session_stage(detvm_session *s, detvm_error *err)
     }
     return DETVM_OK;
 }
-
 
 /* Whether DETVM_DEVICES (a comma-separated list of device names; unset means every device)
  * lets the session use `device`. "DETVM_DEVICES=cpu" runs everything on the CPU. */
