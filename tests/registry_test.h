@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "detvm.h"
@@ -42,6 +43,15 @@ static inline int registry_test_setup(const char *name)
     setenv("DETVM_REGISTRY", safety, 1);
     unsetenv("DETVM_REGISTRY_SYNC");
     return 0;
+}
+
+/* The wall clock the registry stamps its rows with, in nanoseconds. time() may read a coarser
+ * clock that lags it by a tick, so a window taken with time() can miss a fresh stamp. */
+static inline int64_t wall_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static inline void free_result(result *r)

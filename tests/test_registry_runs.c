@@ -35,11 +35,11 @@ static void test_record_api(const char *db)
         return;
     }
     detvm_record_options opt = {NULL, NULL, 1, NULL, 12345};
-    int64_t id = 0, before = (int64_t)time(NULL) * 1000000000;
+    int64_t id = 0, before = wall_clock_ns();
     CHECK(detvm_registry_record(r, t.session, t.input, t.input_len, t.output, t.output_len, &opt,
                                 &id, &err) == DETVM_OK && id == 1,
           "record: %s", err.message);
-    int64_t after = ((int64_t)time(NULL) + 1) * 1000000000;
+    int64_t after = wall_clock_ns();
 
     /* every field, from SQLite, against what was computed here */
     uint8_t in_hash[32], out_hash[32], id32[32];
@@ -228,7 +228,7 @@ static void test_listing_api(const char *db)
     detvm_run_query limit = {NULL, 0, 0, 2};
     CHECK(detvm_registry_runs(r, &limit, collect_run, &l, &err) == DETVM_OK && l.n == 2);
     memset(&l, 0, sizeof l);
-    detvm_run_query future = {NULL, ((int64_t)time(NULL) + 3600) * 1000000000, 0, 0};
+    detvm_run_query future = {NULL, wall_clock_ns() + (int64_t)3600 * 1000000000, 0, 0};
     CHECK(detvm_registry_runs(r, &future, collect_run, &l, &err) == DETVM_OK && l.n == 0);
     memset(&l, 0, sizeof l);
     detvm_run_query one = {NULL, 0, 2, 0};
