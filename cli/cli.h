@@ -20,7 +20,7 @@ typedef struct {
     const char *step_text, *mode_text, *rounding_text, *kpu_text;
     long long step;                           /* --step, or -1 */
     detvm_trace_mode mode;                    /* --mode fast (default) or secure */
-    detvm_compile_options tflite;             /* --rounding, --kpu-semantics */
+    detvm_compile_options tflite;             /* --rounding, --kpu-semantics, --no-packs */
     const char *registry;                     /* --registry PATH */
     const char *trust[16];                    /* --trust KEY.pub, each */
     int n_trust, require_signed;              /* --require-signed */

@@ -116,6 +116,8 @@ int parse_args_n(const char *cmd, int max_positional, int argc, char **argv, arg
             a->float_io = 1;
         } else if (strcmp(s, "--rerun") == 0) {
             a->rerun = 1;
+        } else if (strcmp(s, "--no-packs") == 0) {
+            a->tflite.no_packs = 1;
         } else if (s[0] == '-' && s[1]) {
             fprintf(stderr, "detvm %s: unknown option %s (see detvm %s --help)\n", cmd, s, cmd);
             return EXIT_INVALID;

@@ -223,13 +223,16 @@ done:
 }
 
 static const char compile_help[] =
-    "usage: detvm compile SYMBOL PARAMS -o MODULE\n"
-    "       detvm compile MODEL.tflite -o MODULE [--rounding double|single]\n"
-    "       detvm compile MODEL.kmodel -o MODULE [--kpu-semantics nncase|sdk]\n"
+    "usage: detvm compile SYMBOL PARAMS -o MODULE [--no-packs]\n"
+    "       detvm compile MODEL.tflite -o MODULE [--rounding double|single] [--no-packs]\n"
+    "       detvm compile MODEL.kmodel -o MODULE [--kpu-semantics nncase|sdk] [--no-packs]\n"
     "Compiles a CVM model (graph JSON and params), an int8 .tflite model or a K210 kmodel\n"
-    "(v3 or v4) into a bytecode module. --rounding picks TFLite Micro's double rounding (the default) or its single-\n"
-    "rounding variant; the module records which. Compiling the same model twice gives\n"
-    "identical bytes. The module is written whole or not at all.\n";
+    "(v3 or v4) into a bytecode module. --rounding picks TFLite Micro's double rounding (the\n"
+    "default) or its single-rounding variant; the module records which. Compiling the same\n"
+    "model twice gives identical bytes. The module is written whole or not at all.\n"
+    "The module also holds the weights pre-packed for the kernels this CPU runs, used in\n"
+    "place on load (after a check against the weights); they are not part of the module id.\n"
+    "--no-packs leaves them out, for module bytes that do not depend on the compiling CPU.\n";
 
 static int cmd_compile(int argc, char **argv)
 {

@@ -29,8 +29,8 @@ typedef struct {
     dv_tensor *out;
     const dv_variant *variant;  /* NULL: op->run, on the calling thread */
     uint64_t items;             /* the variant's work items for this instance */
-    /* When the session packed the step's constant inputs ahead: packing->run_packed runs
-     * instead of variant->run, with `packed`. */
+    /* When the step's constant inputs are packed ahead (by the session, or in the module):
+     * packing->run_packed runs instead of variant->run, with `packed`. */
     const dv_variant_packing *packing;
     const void *packed;
     const hal_staged *staged;   /* n_staged int8 operands the kernel takes as int32 */

@@ -35,7 +35,9 @@ typedef struct detvm_session detvm_session;
 /* ---- Compiling (loader/) --------------------------------------------------------------- */
 
 /* Compiles a CVM model (graph JSON and params blob) into module bytes, allocated with
- * malloc; the caller frees them. Compiling the same model twice gives identical bytes. */
+ * malloc; the caller frees them. Compiling the same model twice gives identical bytes. The
+ * module holds pre-packed weights (see detvm_compile_options; detvm_load_model_files takes
+ * options for CVM models too). */
 detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t *params,
                                size_t params_len, uint8_t **module, size_t *module_len,
                                detvm_error *err);
@@ -55,11 +57,20 @@ typedef enum {
     DETVM_KPU_SDK = 1
 } detvm_kpu_semantics;
 
-/* What compiling may be told: TFLite's requantization rounding (for .tflite files) and the
- * KPU's semantics (for kmodels). Zeroed, it asks for the defaults. */
+/* What compiling may be told: TFLite's requantization rounding (for .tflite files), the KPU's
+ * semantics (for kmodels), and whether to leave out the pre-packed weights. Zeroed, it asks for
+ * the defaults.
+ *
+ * By default the module also holds the weights of its convolutions and fully connected layers
+ * packed in the layout the kernel variants this CPU runs want (the PACKS section), so that
+ * sessions use them in place instead of packing their own copies. They are derived from the
+ * module's constants, checked against them when the module is loaded, and left out of the
+ * module id; a machine whose CPU has other instruction sets simply packs for itself. With
+ * no_packs the module bytes are the same on every compiling machine. */
 typedef struct {
     detvm_rounding rounding;
     detvm_kpu_semantics kpu;
+    int no_packs;
 } detvm_compile_options;
 
 typedef detvm_compile_options detvm_tflite_options;
@@ -84,7 +95,8 @@ detvm_status detvm_compile_kmodel(const uint8_t *kmodel, size_t kmodel_len,
                                   const detvm_kmodel_options *options, uint8_t **module,
                                   size_t *module_len, detvm_error *err);
 
-/* Reads a whole file into malloc'd bytes (with a NUL after them, which len leaves out). */
+/* Reads a whole file into malloc'd bytes (with a NUL after them, which len leaves out),
+ * 64-byte aligned, so that a module read this way has its packed weights used in place. */
 detvm_status detvm_read_file(const char *path, uint8_t **data, size_t *len, detvm_error *err);
 
 /* Writes a whole file or nothing: the bytes go to a temporary file beside `path` whose
@@ -115,8 +127,9 @@ detvm_status detvm_module_load(const uint8_t *bytes, size_t len, detvm_module **
 void detvm_module_free(detvm_module *module);
 
 /* The module's identity: BLAKE2b-256 over "DTVM", the format version, and each section but
- * the signature as (u32 kind, u32 length, bytes), in kind order. Layout and padding do not
- * enter it, and signing a module does not change it. */
+ * the pre-packed weights and the signature as (u32 kind, u32 length, bytes), in kind order.
+ * Layout and padding do not enter it, and neither packing (which is derived from the other
+ * sections and checked against them on load) nor signing a module changes it. */
 void detvm_module_id(const detvm_module *module, uint8_t id[32]);
 
 typedef enum {

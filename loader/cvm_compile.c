@@ -105,6 +105,13 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
                                size_t params_len, uint8_t **module, size_t *module_len,
                                detvm_error *err)
 {
+    return ir_compile_cvm(json, json_len, params, params_len, NULL, module, module_len, err);
+}
+
+detvm_status ir_compile_cvm(const char *json, size_t json_len, const uint8_t *params,
+                            size_t params_len, const detvm_compile_options *options,
+                            uint8_t **module, size_t *module_len, detvm_error *err)
+{
     *module = NULL;
     *module_len = 0;
     if (!json)
@@ -113,6 +120,7 @@ detvm_status detvm_compile_cvm(const char *json, size_t json_len, const uint8_t 
     ir_module m;
     memset(&m, 0, sizeof m);
     m.rounding = -1;
+    m.pack_isa = ir_pack_isa(options);
     uint64_t *node_gas = NULL;
     int32_t *fused_attrs = NULL;
     detvm_status st = cvm_graph_load(json, json_len, &g, err);

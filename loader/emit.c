@@ -5,6 +5,7 @@
 
 #include "../vm/error.h"
 #include "../vm/module_format.h"
+#include "../ops/variant.h"
 #include "ir.h"
 
 typedef struct {
@@ -147,6 +148,110 @@ static void build_meta(const ir_module *m, buffer *b)
     }
 }
 
+/* Lays the sections out: the header, the section table, then each non-empty section on a
+ * 64-byte boundary. The bytes are 64-byte aligned in memory too, so that pre-packed weights
+ * can be used in place. */
+static detvm_status assemble(const buffer *sec, uint8_t **out, size_t *out_len,
+                             detvm_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    static const uint32_t kinds[] = {DVM_SEC_META, DVM_SEC_TENSORS, DVM_SEC_CONSTS, DVM_SEC_CODE,
+                                     DVM_SEC_ATTRS, DVM_SEC_NAMES, DVM_SEC_PACKS};
+    uint32_t order[DVM_SEC_LIMIT], n_sec = 0;
+    for (uint32_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (kinds[i] != DVM_SEC_PACKS || sec[kinds[i]].len > 0)
+            order[n_sec++] = kinds[i];
+    uint64_t len = DVM_HEADER_BYTES + (uint64_t)n_sec * DVM_SECTION_ENTRY_BYTES;
+    for (uint32_t i = 0; i < n_sec; i++) {
+        len = (len + DVM_ALIGN - 1) / DVM_ALIGN * DVM_ALIGN;
+        if (len > UINT32_MAX || sec[order[i]].len > UINT32_MAX - len)
+            return dv_fail(err, DETVM_ERUNTIME, "emit: module above 4 GiB");
+        len += sec[order[i]].len;
+    }
+    void *file = NULL;
+    if (posix_memalign(&file, DVM_ALIGN, (size_t)len) != 0)
+        return dv_fail(err, DETVM_ERUNTIME, "emit: out of memory for a %llu-byte module",
+                       (unsigned long long)len);
+    uint8_t *p = file;
+    memset(p, 0, (size_t)len);
+    memcpy(p, DVM_MAGIC, 4);
+    dvm_put_u16(p + 4, DVM_FORMAT_VERSION);
+    dvm_put_u32(p + 8, n_sec);
+    dvm_put_u64(p + 16, len);
+    uint64_t at = DVM_HEADER_BYTES + (uint64_t)n_sec * DVM_SECTION_ENTRY_BYTES;
+    for (uint32_t i = 0; i < n_sec; i++) {
+        const buffer *s = &sec[order[i]];
+        at = (at + DVM_ALIGN - 1) / DVM_ALIGN * DVM_ALIGN;
+        if (s->len)
+            memcpy(p + at, s->p, s->len);
+        uint8_t *e = p + DVM_HEADER_BYTES + i * DVM_SECTION_ENTRY_BYTES;
+        dvm_put_u32(e, order[i]);
+        dvm_put_u32(e + 4, (uint32_t)at);
+        dvm_put_u32(e + 8, (uint32_t)s->len);
+        dvm_put_u32(e + 12, dvm_crc32(s->p, s->len));
+        at += s->len;
+    }
+    *out = p;
+    *out_len = (size_t)len;
+    return DETVM_OK;
+}
+
+/* The PACKS section of a module: for each instruction whose variant (the one this build picks
+ * among the instruction sets in `isa`) packs its constants, those packed bytes. The module is
+ * loaded to find them, so that they are made from exactly what a session will see. */
+static detvm_status build_packs(const uint8_t *bytes, size_t len, uint32_t isa, buffer *b,
+                                detvm_error *err)
+{
+    detvm_module *m;
+    detvm_status st = detvm_module_load(bytes, len, &m, err);
+    if (st)
+        return st;
+    uint32_t n = 0;
+    vm_instr_inputs x;
+    for (uint32_t k = 0; k < m->n_instrs; k++) {
+        const vm_instr *ins = &m->instrs[k];
+        const dv_variant_packing *pk = vm_instr_packing(m, k, isa, &x);
+        n += pk && pk->packed_size(&ins->attrs, ins->n_in, x.shapes) > 0;
+    }
+    put_u32(b, n);
+    put_u32(b, 0);
+    uint8_t *table = grow(b, (size_t)n * DVM_PACK_ENTRY_BYTES);
+    for (uint32_t k = 0, i = 0; k < m->n_instrs && table && !st; k++) {
+        const vm_instr *ins = &m->instrs[k];
+        const dv_variant_packing *pk = vm_instr_packing(m, k, isa, &x);
+        const uint64_t size = pk ? pk->packed_size(&ins->attrs, ins->n_in, x.shapes) : 0;
+        if (size == 0)
+            continue;
+        void *block;
+        const void *packed = vm_pack_new(pk, &ins->attrs, ins->n_in, x.in, size, &block);
+        pad_to(b, DVM_ALIGN);
+        const uint64_t off = b->len;
+        if (packed)
+            put_bytes(b, packed, (size_t)size);
+        free(block);
+        table = b->p + DVM_PACKS_HEADER_BYTES; /* put_bytes may have moved it */
+        if (!packed || b->failed) {
+            st = dv_fail(err, DETVM_ERUNTIME, "emit: out of memory for packed weights");
+            break;
+        }
+        uint8_t *e = table + (size_t)i++ * DVM_PACK_ENTRY_BYTES;
+        dvm_put_u32(e, k);
+        dvm_put_u32(e + 4, pk->variant->isa);
+        dvm_put_u32(e + 8, pk->layout);
+        dvm_put_u64(e + 16, off);
+        dvm_put_u64(e + 24, size);
+    }
+    if (!st && (!table || b->failed))
+        st = dv_fail(err, DETVM_ERUNTIME, "emit: out of memory for packed weights");
+    detvm_module_free(m);
+    if (st || n == 0) {
+        free(b->p);
+        *b = (buffer){0};
+    }
+    return st;
+}
+
 detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_error *err)
 {
     buffer sec[DVM_SEC_LIMIT] = {{0}};
@@ -198,41 +303,29 @@ detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_e
             put_u32(attrs, (uint32_t)ins->attrs[j]);
     }
 
-    /* lay out: header, section table, then each non-empty section 64-byte aligned */
-    static const uint32_t order[] = {DVM_SEC_META,  DVM_SEC_TENSORS, DVM_SEC_CONSTS,
-                                     DVM_SEC_CODE,  DVM_SEC_ATTRS,   DVM_SEC_NAMES};
-    const uint32_t n_sec = sizeof order / sizeof order[0];
-    buffer file = {0};
-    uint8_t *hdr = grow(&file, DVM_HEADER_BYTES + n_sec * DVM_SECTION_ENTRY_BYTES);
-    int failed = !hdr;
+    int failed = 0;
     for (uint32_t i = 0; i < DVM_SEC_LIMIT; i++)
         failed |= sec[i].failed;
-    for (uint32_t i = 0; i < n_sec && !failed; i++) {
-        buffer *s = &sec[order[i]];
-        pad_to(&file, DVM_ALIGN);
-        size_t off = file.len;
-        put_bytes(&file, s->p, s->len);
-        if (file.failed || off > UINT32_MAX || s->len > UINT32_MAX) {
-            failed = 1;
-            break;
+    detvm_status st = failed ? dv_fail(err, DETVM_ERUNTIME, "emit: out of memory")
+                             : assemble(sec, out, out_len, err);
+    if (!st && m->pack_isa) {
+        st = build_packs(*out, *out_len, m->pack_isa, &sec[DVM_SEC_PACKS], err);
+        if (!st && sec[DVM_SEC_PACKS].len > 0) {
+            free(*out);
+            st = assemble(sec, out, out_len, err);
         }
-        uint8_t *e = file.p + DVM_HEADER_BYTES + i * DVM_SECTION_ENTRY_BYTES;
-        dvm_put_u32(e, order[i]);
-        dvm_put_u32(e + 4, (uint32_t)off);
-        dvm_put_u32(e + 8, (uint32_t)s->len);
-        dvm_put_u32(e + 12, dvm_crc32(s->p, s->len));
     }
     for (uint32_t i = 0; i < DVM_SEC_LIMIT; i++)
         free(sec[i].p);
-    if (failed || file.failed) {
-        free(file.p);
-        return dv_fail(err, DETVM_ERUNTIME, "emit: out of memory or module above 4 GiB");
+    if (st) {
+        free(*out);
+        *out = NULL;
+        *out_len = 0;
     }
-    memcpy(file.p, DVM_MAGIC, 4);
-    dvm_put_u16(file.p + 4, DVM_FORMAT_VERSION);
-    dvm_put_u32(file.p + 8, n_sec);
-    dvm_put_u64(file.p + 16, file.len);
-    *out = file.p;
-    *out_len = file.len;
-    return DETVM_OK;
+    return st;
+}
+
+uint32_t ir_pack_isa(const detvm_compile_options *options)
+{
+    return options && options->no_packs ? 0 : dv_isa_detect();
 }

@@ -17,14 +17,18 @@ detvm_status detvm_read_file(const char *path, uint8_t **out, size_t *len, detvm
     uint8_t *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
-        if (n == cap) {
+        if (n == cap) { /* grow, keeping the bytes 64-byte aligned (module constants and
+                           pre-packed weights are used in place) */
             cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *p = realloc(buf, cap + 1);
-            if (!p) {
+            void *p = NULL;
+            if (posix_memalign(&p, 64, cap + 1) != 0) {
                 free(buf);
                 fclose(f);
                 return dv_fail(err, DETVM_ERUNTIME, "%s: out of memory", path);
             }
+            if (n)
+                memcpy(p, buf, n);
+            free(buf);
             buf = p;
         }
         size_t got = fread(buf + n, 1, cap - n, f);

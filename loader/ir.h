@@ -50,6 +50,7 @@ typedef struct {
     uint32_t warnings_len;
     uint32_t *segments;         /* device segments: first, count, device (malloc'd) */
     uint32_t n_segments;
+    uint32_t pack_isa;          /* instruction sets to pre-pack weights for (0: none) */
 } ir_module;
 
 /* The placement pass: every maximal run of instructions that a device of this build computes
@@ -70,8 +71,19 @@ void ir_choose_storage(ir_module *m);
  * loader/plan.c) and sizes the scratch area; sets offsets, arena_bytes and scratch_bytes. */
 detvm_status ir_plan_memory(ir_module *m, detvm_error *err);
 
-/* Writes the module bytes (malloc'd) in the canonical layout of vm/module_format.h. */
+/* Writes the module bytes (malloc'd, 64-byte aligned) in the canonical layout of
+ * vm/module_format.h, with a PACKS section of weights pre-packed for the variants this build
+ * picks among the instruction sets in m->pack_isa (none when 0 or nothing packs). */
 detvm_status ir_emit(const ir_module *m, uint8_t **out, size_t *out_len, detvm_error *err);
+
+/* The instruction sets to pre-pack weights for under `options` (NULL: the defaults): this
+ * CPU's, unless no_packs. */
+uint32_t ir_pack_isa(const detvm_compile_options *options);
+
+/* detvm_compile_cvm with compile options (NULL: the defaults; only no_packs applies). */
+detvm_status ir_compile_cvm(const char *json, size_t json_len, const uint8_t *params,
+                            size_t params_len, const detvm_compile_options *options,
+                            uint8_t **module, size_t *module_len, detvm_error *err);
 
 /* Appends a warning line (dropped when the buffer is full). */
 void ir_warn(ir_module *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

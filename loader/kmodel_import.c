@@ -282,6 +282,7 @@ detvm_status detvm_compile_kmodel(const uint8_t *kmodel, size_t len,
     int v4 = memcmp(kmodel, "LDMK", 4) == 0;
     ir_module m;
     memset(&m, 0, sizeof m);
+    m.pack_isa = ir_pack_isa(options);
     km_import ctx = {.ir = &m, .build = {.ir = &m}, .kpu_semantics = semantics};
     detvm_status st = v4 ? km_import_v4(&ctx, kmodel, len, err)
                          : km_import_v3(&ctx, kmodel, len, err);

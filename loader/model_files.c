@@ -8,6 +8,7 @@
 #include "../vm/error.h"
 #include "../vm/module_format.h"
 #include "detvm.h"
+#include "ir.h"
 
 static int is_tflite(const uint8_t *bytes, size_t len)
 {
@@ -56,8 +57,8 @@ detvm_status detvm_load_model_files(const char *model_path, const char *params_p
     size_t params_len = 0;
     st = detvm_read_file(params_path, &params, &params_len, err);
     if (!st)
-        st = detvm_compile_cvm((const char *)model, model_len, params, params_len, module,
-                               module_len, err);
+        st = ir_compile_cvm((const char *)model, model_len, params, params_len, options, module,
+                            module_len, err);
     free(model);
     free(params);
     return st;

@@ -497,6 +497,7 @@ detvm_status detvm_compile_tflite(const uint8_t *tflite, size_t tflite_len,
     memset(&model, 0, sizeof model);
     ir_module m;
     memset(&m, 0, sizeof m);
+    m.pack_isa = ir_pack_isa(options);
     tfl_import ctx = {.model = &model, .ir = &m, .build = {.ir = &m}, .rounding = rounding,
                       .err = err};
     detvm_status st = tfl_model_parse(tflite, tflite_len, &model, err);

@@ -181,3 +181,12 @@ const dv_variant_packing *dv_variant_packing_of(const dv_variant *variant)
             return packings[i];
     return 0;
 }
+
+const dv_variant_packing *dv_variant_packing_for(const dv_variant *variant, uint32_t n_in,
+                                                 uint32_t constants)
+{
+    const dv_variant_packing *pk = variant ? dv_variant_packing_of(variant) : 0;
+    if (!pk || (pk->inputs & ~constants) != 0)
+        return 0;
+    return n_in >= 32 || (pk->inputs >> n_in) == 0 ? pk : 0;
+}

@@ -55,11 +55,15 @@ const dv_variant *dv_variant_find(uint32_t opcode, uint32_t isa_mask, const dv_a
 uint32_t dv_variant_count(void);
 const dv_variant *dv_variant_at(uint32_t i);
 
-/* A variant's one-time packing of constant inputs (weights), to be made when a session is
- * created instead of in every run (vm/session_kernels.c does so). When every input in
- * `inputs` is a constant of the module, the session may allocate packed_size bytes (64-byte
- * aligned; 0: nothing to pack for this instance), call pack once, and then call run_packed
- * instead of run: the same items and scratch, the same bytes. pack reads only `inputs`.
+/* A variant's one-time packing of constant inputs (weights), made once instead of in every
+ * run. When every input in `inputs` is a constant of the module, the caller may allocate
+ * packed_size bytes (64-byte aligned and zeroed; 0: nothing to pack for this instance), call
+ * pack once, and then call run_packed instead of run: the same items and scratch, the same
+ * bytes. pack reads only `inputs`, and its bytes depend on nothing but the attributes, the
+ * shapes and those inputs (not on the CPU beyond its instruction set), so the compiler can
+ * store them in the module (vm/packs.c) and a session made anywhere can use them in place.
+ * `layout` numbers the packed layout: change it whenever pack's bytes change, so that modules
+ * packed by another build are recognised as such and left unused instead of refused.
  * ops/variant.c's `packings` lists them: the CVM CONV2D and CONV2D_SHIFT variants
  * (ops/x86/nn_conv.c), and the TFLite QCONV2D (weights and bias; VNNI also the multipliers and
  * shifts), QDEPTHWISE_CONV2D and QFULLY_CONNECTED ones (ops/x86/qnn_*.c). */
@@ -71,9 +75,16 @@ typedef struct {
     void (*run_packed)(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in, uint32_t n_out,
                        dv_tensor *out, const void *packed, int32_t *scratch, uint64_t begin,
                        uint64_t end);
+    uint32_t layout;
 } dv_variant_packing;
 
 /* The packing of a variant, or NULL when it has none. */
 const dv_variant_packing *dv_variant_packing_of(const dv_variant *variant);
+
+/* The packing of `variant` (which may be NULL) for an instruction of n_in inputs of which
+ * those in `constants` (bit i: input i) are constants of the module, or NULL when it has none
+ * or it reads an input that is not constant. */
+const dv_variant_packing *dv_variant_packing_for(const dv_variant *variant, uint32_t n_in,
+                                                 uint32_t constants);
 
 #endif

@@ -223,8 +223,8 @@ static inline uint32_t le32(const uint8_t *p)
 }
 
 /* The module id as include/detvm.h defines it, from the file's bytes: BLAKE2b-256 over "DTVM",
- * the u16 format version, and each section but the signature (kind 8) as (u32 kind, u32
- * length, bytes), in kind order. 0 on success. */
+ * the u16 format version, and each section but the pre-packed weights (kind 7) and the
+ * signature (kind 8) as (u32 kind, u32 length, bytes), in kind order. 0 on success. */
 static inline int independent_module_id(const uint8_t *m, size_t len, uint8_t id[32])
 {
     if (len < 32 || memcmp(m, "DTVM", 4) != 0)
@@ -243,7 +243,7 @@ static inline int independent_module_id(const uint8_t *m, size_t len, uint8_t id
         if (kind <= last_kind || (uint64_t)off + slen > len)
             return -1;
         last_kind = kind;
-        if (kind == 8)
+        if (kind == 7 || kind == 8)
             continue;
         crypto_generichash_update(&h, e, 4);
         crypto_generichash_update(&h, e + 8, 4);

@@ -107,7 +107,7 @@ static void expected_id(const uint8_t *b, uint8_t id[32])
         const uint8_t *e = b + 32 + 16 * i;
         uint32_t kind = e[0] | e[1] << 8, off = e[4] | e[5] << 8 | e[6] << 16 | (uint32_t)e[7] << 24;
         uint32_t len = e[8] | e[9] << 8 | e[10] << 16 | (uint32_t)e[11] << 24;
-        if (kind == 8)
+        if (kind == 7 || kind == 8) /* PACKS and SIGNATURE */
             continue;
         crypto_generichash_update(&h, e, 4);
         crypto_generichash_update(&h, e + 8, 4);

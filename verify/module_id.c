@@ -14,7 +14,7 @@ void detvm_module_id(const detvm_module *m, uint8_t id[32])
     crypto_generichash_update(&h, word, 2);
     for (uint32_t kind = 1; kind < DVM_SEC_LIMIT; kind++) {
         const vm_section *s = &m->sections[kind];
-        if (!s->p || kind == DVM_SEC_SIGNATURE)
+        if (!s->p || kind == DVM_SEC_PACKS || kind == DVM_SEC_SIGNATURE)
             continue;
         dvm_put_u32(word, kind);
         dvm_put_u32(word + 4, s->len);

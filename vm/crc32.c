@@ -1,4 +1,7 @@
-/* CRC-32 (IEEE 802.3, reflected, as zlib) for section checksums, one table lookup a byte. */
+/* CRC-32 (IEEE 802.3, reflected, as zlib) for section checksums. Short inputs take one table
+ * lookup a byte; long ones (a model's constants) eight bytes a step with eight tables
+ * ("slicing-by-8"), which the call derives from the first on its stack, so that nothing is
+ * shared between threads and nothing needs initialising. */
 #include "module_format.h"
 
 static const uint32_t crc_table[256] = {
@@ -47,10 +50,38 @@ static const uint32_t crc_table[256] = {
     0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du,
 };
 
+#define SLICE_MIN 4096 /* below it, making the tables costs more than they save */
+
+static uint32_t crc_bytes(uint32_t crc, const uint8_t *data, uint64_t len)
+{
+    for (uint64_t i = 0; i < len; i++)
+        crc = crc_table[(crc ^ data[i]) & 0xFFu] ^ (crc >> 8);
+    return crc;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 uint32_t dvm_crc32(const uint8_t *data, uint64_t len)
 {
     uint32_t crc = 0xFFFFFFFFu;
-    for (uint64_t i = 0; i < len; i++)
-        crc = crc_table[(crc ^ data[i]) & 0xFFu] ^ (crc >> 8);
-    return ~crc;
+    if (len < SLICE_MIN)
+        return ~crc_bytes(crc, data, len);
+    /* t[k][b]: the CRC register after byte b followed by k zero bytes */
+    uint32_t t[8][256];
+    for (int b = 0; b < 256; b++) {
+        t[0][b] = crc_table[b];
+        for (int k = 1; k < 8; k++)
+            t[k][b] = (t[k - 1][b] >> 8) ^ crc_table[t[k - 1][b] & 0xFFu];
+    }
+    uint64_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        const uint32_t lo = crc ^ le32(data + i), hi = le32(data + i + 4);
+        crc = t[7][lo & 0xFFu] ^ t[6][(lo >> 8) & 0xFFu] ^ t[5][(lo >> 16) & 0xFFu] ^
+              t[4][lo >> 24] ^ t[3][hi & 0xFFu] ^ t[2][(hi >> 8) & 0xFFu] ^
+              t[1][(hi >> 16) & 0xFFu] ^ t[0][hi >> 24];
+    }
+    return ~crc_bytes(crc, data + i, len - i);
 }

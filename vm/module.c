@@ -51,7 +51,7 @@ static detvm_status read_sections(reader *r)
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = r->bytes + DVM_HEADER_BYTES + i * DVM_SECTION_ENTRY_BYTES;
         uint32_t kind = dvm_u32(e), off = dvm_u32(e + 4), len = dvm_u32(e + 8);
-        if (kind <= prev_kind || kind >= DVM_SEC_LIMIT || kind == 7)
+        if (kind <= prev_kind || kind >= DVM_SEC_LIMIT)
             return FAIL("section %u: kind %u out of order or unknown", i, kind);
         if (off % DVM_ALIGN != 0 || off < prev_end || (uint64_t)off + len > r->len)
             return FAIL("section %u (kind %u): offset %u length %u out of bounds", i, kind, off,
@@ -582,6 +582,8 @@ detvm_status detvm_module_load(const uint8_t *bytes, size_t len, detvm_module **
         st = read_attrs(r, m);
     if (!st)
         st = read_code(r, m);
+    if (!st)
+        st = vm_read_packs(m, r->sec[DVM_SEC_PACKS].p, r->sec[DVM_SEC_PACKS].len, err);
     if (st) {
         detvm_module_free(m);
         return st;
@@ -600,5 +602,6 @@ void detvm_module_free(detvm_module *m)
     free(m->operands);
     free(m->attrs);
     free(m->consts);
+    free(m->packs);
     free(m);
 }

@@ -7,6 +7,7 @@
 
 #include "detvm.h"
 #include "../ops/op.h"
+#include "../ops/variant.h"
 
 #define VM_MAX_OUTPUTS 64
 
@@ -35,6 +36,14 @@ typedef struct {
     uint32_t len;
 } vm_section;
 
+/* A PACKS entry this build can use: instruction `instr`'s constants as `packing` packs them,
+ * checked on load, in the module bytes (64-byte aligned). */
+typedef struct {
+    uint32_t instr;
+    const dv_variant_packing *packing;
+    const void *bytes;
+} vm_pack;
+
 /* The quantization of an I/O binding (TFLite models): real = scale * (q - zero_point). */
 typedef struct {
     float scale;
@@ -52,6 +61,10 @@ struct detvm_module {
     uint32_t *operands;         /* decoded operand lists */
     int32_t *attrs;             /* decoded attributes */
     int32_t *consts;            /* constants in native order when they cannot be used in place */
+    vm_pack *packs;             /* the usable PACKS entries, by instruction */
+    uint32_t n_packs;
+    uint32_t n_pack_entries;    /* all PACKS entries, usable or not */
+    uint64_t pack_bytes;        /* the bytes of the usable ones */
 
     /* metadata */
     uint32_t source_format;
@@ -81,6 +94,36 @@ static inline uint64_t vm_tensor_bytes(const vm_tensor *t)
 {
     return dv_shape_size(&t->shape) * t->elem_bytes;
 }
+
+/* Reads the PACKS section (p is NULL when the module has none): checks every entry's place,
+ * and keeps those whose instruction set this CPU has, whose packing this build makes with the
+ * same layout, and whose bytes are 64-byte aligned in memory, after checking that they equal
+ * the packing of the instruction's constants. Called last when a module is loaded. */
+detvm_status vm_read_packs(detvm_module *m, const uint8_t *p, uint32_t len, detvm_error *err);
+
+/* Instruction k's constants packed by `packing`, in the module, or NULL. */
+const void *vm_module_packed(const detvm_module *m, uint32_t k,
+                             const dv_variant_packing *packing);
+
+/* An instruction's inputs as kernels see them: their shapes, and the constants' data. */
+typedef struct {
+    dv_shape shapes[DV_MAX_OP_INPUTS];
+    dv_tensor in[DV_MAX_OP_INPUTS];
+} vm_instr_inputs;
+
+/* The packing of the variant this build picks for instruction k among the instruction sets in
+ * `isa` (pk->variant->isa is the one picked), or NULL when it has none or the instruction's
+ * inputs do not allow it; *x gets the instruction's inputs. */
+const dv_variant_packing *vm_instr_packing(const detvm_module *m, uint32_t k, uint32_t isa,
+                                           vm_instr_inputs *x);
+
+/* Bit i set: input i of the instruction is a constant of the module (inputs 0..31). */
+uint32_t vm_constant_inputs(const detvm_module *m, const vm_instr *ins);
+
+/* Packs `in` with `packing` into a new zeroed, 64-byte aligned block of `size` bytes: returns
+ * the packed bytes, and the block to free in *block; NULL (and *block NULL) without memory. */
+void *vm_pack_new(const dv_variant_packing *packing, const dv_attrs *attrs, uint32_t n_in,
+                  const dv_tensor *in, uint64_t size, void **block);
 
 /* Each tensor's lifetime over times 0 (the start), k + 1 (instruction k) and n + 1 (the end):
  * born[t] is 1 + the time tensor t is written (0: never), dies[t] its last time. Both arrays

@@ -19,6 +19,13 @@
  *               tensor indices (inputs first).
  *   ATTRS       int32 values.
  *   NAMES       NUL-terminated strings; offset 0 is the empty string.
+ *   PACKS       optional weights pre-packed for kernel variants (vm/packs.c): u32 count,
+ *               u32 reserved (0), then 32 bytes each: u32 instruction, u32 isa (one enum
+ *               dv_isa bit), u32 layout (dv_variant_packing.layout), u32 reserved (0), u64
+ *               offset from the section start (a multiple of 64, past the table), u64 length;
+ *               in increasing (instruction, isa) order, the blobs in the same order and not
+ *               overlapping. Derived from CODE and CONSTS, checked against them on load, and
+ *               left out of the module id.
  *   SIGNATURE   left out of the module id.
  */
 #ifndef DETVM_VM_MODULE_FORMAT_H
@@ -33,6 +40,8 @@
 #define DVM_ALIGN 64
 #define DVM_TENSOR_BYTES 40
 #define DVM_INSTR_FIXED_BYTES 16
+#define DVM_PACKS_HEADER_BYTES 8
+#define DVM_PACK_ENTRY_BYTES 32
 
 enum dvm_section_kind {
     DVM_SEC_META = 1,
@@ -41,6 +50,7 @@ enum dvm_section_kind {
     DVM_SEC_CODE = 4,
     DVM_SEC_ATTRS = 5,
     DVM_SEC_NAMES = 6,
+    DVM_SEC_PACKS = 7,
     DVM_SEC_SIGNATURE = 8,
     DVM_SEC_LIMIT = 9
 };

@@ -110,32 +110,24 @@ static void clear_kernels(detvm_session *s)
     s->thread_scratch_len = 0;
 }
 
-/* Packs step k's constant inputs ahead when its variant has a packing and every input the
- * packing reads is a constant of the module. Without memory for it, the step packs in every
- * run as before: the bytes are the same. */
+/* Gives step k its constant inputs packed ahead when its variant has a packing and every
+ * input the packing reads is a constant of the module: the module's own packed bytes when it
+ * has them (vm/packs.c), else a packing made here. Without memory for it, the step packs in
+ * every run as before: the bytes are the same. */
 static void pack_constants(detvm_session *s, uint32_t k, const dv_shape *shapes)
 {
     hal_step *st = &s->steps[k];
     const vm_instr *ins = &s->module->instrs[k];
-    const dv_variant_packing *pk = dv_variant_packing_of(st->variant);
+    const dv_variant_packing *pk =
+        dv_variant_packing_for(st->variant, ins->n_in, vm_constant_inputs(s->module, ins));
     if (!pk || !s->packed_blocks)
         return;
-    for (uint32_t i = 0; i < ins->n_in && i < 32; i++)
-        if (((pk->inputs >> i) & 1) &&
-            s->module->tensors[ins->operands[i]].storage != DVM_STORAGE_CONST)
-            return;
-    if (ins->n_in < 32 && (pk->inputs >> ins->n_in) != 0)
-        return; /* it names an input the instruction does not have */
-    const uint64_t size = pk->packed_size(&st->attrs, st->n_in, shapes);
-    if (size == 0 || size > SIZE_MAX - 64)
+    const void *packed = vm_module_packed(s->module, k, pk);
+    const uint64_t size = packed ? 0 : pk->packed_size(&st->attrs, st->n_in, shapes);
+    if (!packed && size > 0)
+        packed = vm_pack_new(pk, &st->attrs, st->n_in, st->in, size, &s->packed_blocks[k]);
+    if (!packed)
         return;
-    void *block = malloc((size_t)size + 64);
-    if (!block)
-        return;
-    uintptr_t at = (uintptr_t)block;
-    void *packed = (void *)(at + (64 - at % 64) % 64);
-    pk->pack(&st->attrs, st->n_in, st->in, packed);
-    s->packed_blocks[k] = block;
     st->packing = pk;
     st->packed = packed;
 }

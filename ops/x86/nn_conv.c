@@ -1509,8 +1509,9 @@ static const conv_isa isa_avx2 = {2, 2, 8, 16, avx2_pack_weights, avx2_pack_rows
     {                                                                                              \
         conv_run(&ISA, attrs, in, out, packed, scratch, begin, end);                               \
     }                                                                                              \
-    const dv_variant_packing dv_packing_cvm_##NAME = {                                             \
-        &dv_variant_cvm_##NAME, 1u << 1, NAME##_packed_size, NAME##_pack, NAME##_run_packed};
+    const dv_variant_packing dv_packing_cvm_##NAME = {&dv_variant_cvm_##NAME, 1u << 1,             \
+                                                      NAME##_packed_size, NAME##_pack,             \
+                                                      NAME##_run_packed, 1};
 
 CONV_VARIANT(conv2d_avx2, DV_OP_CONV2D, "avx2", DV_ISA_AVX2, isa_avx2)
 CONV_VARIANT(conv2d_vnni, DV_OP_CONV2D, "vnni", DV_ISA_VNNI, isa_vnni)

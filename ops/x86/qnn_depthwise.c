@@ -1533,8 +1533,8 @@ static void avx2_run_packed(const dv_attrs *attrs, uint32_t n_in, const dv_tenso
 }
 
 const dv_variant_packing dv_packing_qdepthwise_conv2d_vnni = {
-    &dv_variant_qdepthwise_conv2d_vnni, 0x1Eu, vnni_packed_size, vnni_pack, vnni_run_packed};
+    &dv_variant_qdepthwise_conv2d_vnni, 0x1Eu, vnni_packed_size, vnni_pack, vnni_run_packed, 1};
 const dv_variant_packing dv_packing_qdepthwise_conv2d_avx2 = {
-    &dv_variant_qdepthwise_conv2d_avx2, 0x1Eu, avx2_packed_size, avx2_pack, avx2_run_packed};
+    &dv_variant_qdepthwise_conv2d_avx2, 0x1Eu, avx2_packed_size, avx2_pack, avx2_run_packed, 1};
 
 #endif

@@ -593,8 +593,8 @@ const dv_variant dv_variant_qfully_connected_avx2 = {
 
 /* The packings: the weights (input 1) and the bias (input 2, in the corrections). */
 const dv_variant_packing dv_packing_qfully_connected_vnni = {
-    &dv_variant_qfully_connected_vnni, 6u, packed_size16, pack16, run_packed16};
+    &dv_variant_qfully_connected_vnni, 6u, packed_size16, pack16, run_packed16, 1};
 const dv_variant_packing dv_packing_qfully_connected_avx2 = {
-    &dv_variant_qfully_connected_avx2, 6u, packed_size8, pack8, run_packed8};
+    &dv_variant_qfully_connected_avx2, 6u, packed_size8, pack8, run_packed8, 1};
 
 #endif
