@@ -1,8 +1,9 @@
 /* Time per inference of models: compile, then the median and minimum of N runs after a
- * warm-up. Usage: bench_models [-n RUNS] DIR...   Each DIR holds a CVM model (symbol.json,
- * params.bin, input.bin), a TFLite model (model.tflite, and inputs/ whose first file in name
- * order is the input) or a kmodel (model.kmodel and inputs/ likewise). Prints one line per
- * model. */
+ * warm-up; and the time to load the module and make a session, with the weights pre-packed in
+ * the module and without. Usage: bench_models [-n RUNS] DIR...   Each DIR holds a CVM model
+ * (symbol.json, params.bin, input.bin), a TFLite model (model.tflite, and inputs/ whose first
+ * file in name order is the input) or a kmodel (model.kmodel and inputs/ likewise). Prints two
+ * lines per model. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,65 @@ static int time_runs(detvm_session *s, detvm_trace_mode mode, const uint8_t *inp
     return rc;
 }
 
+/* The median time to load the module and to make a session, over `runs` tries. */
+static int time_load(const uint8_t *bytes, size_t len, int runs, double *load_ms,
+                     double *session_ms, detvm_module_info *info, detvm_error *err)
+{
+    double *t = calloc(2 * (size_t)runs, sizeof *t);
+    int rc = !t;
+    for (int i = 0; i < runs && !rc; i++) {
+        detvm_module *m = NULL;
+        detvm_session *s = NULL;
+        double t0 = now_ms();
+        rc = detvm_module_load(bytes, len, &m, err);
+        double t1 = now_ms();
+        rc = rc || detvm_session_new(m, &s, err);
+        t[i] = t1 - t0;
+        t[runs + i] = now_ms() - t1;
+        if (!rc && i == 0)
+            detvm_module_get_info(m, info);
+        detvm_session_free(s);
+        detvm_module_free(m);
+    }
+    if (!rc) {
+        qsort(t, (size_t)runs, sizeof *t, by_value);
+        qsort(t + runs, (size_t)runs, sizeof *t, by_value);
+        *load_ms = t[runs / 2];
+        *session_ms = t[runs + runs / 2];
+    }
+    free(t);
+    return rc;
+}
+
+/* Loading with and without pre-packed weights (detvm_compile_options.no_packs). */
+static int bench_load(const char *name, const char *model, const char *params, int runs)
+{
+    double load[2] = {0}, session[2] = {0};
+    size_t len[2] = {0};
+    detvm_module_info info[2] = {{0}};
+    detvm_error err = {0};
+    int rc = 0;
+    for (int no_packs = 0; no_packs < 2 && !rc; no_packs++) {
+        detvm_compile_options options = {0};
+        options.no_packs = no_packs;
+        uint8_t *bytes = NULL;
+        rc = detvm_load_model_files(model, params[0] ? params : NULL, &options, &bytes,
+                                    &len[no_packs], &err) ||
+             time_load(bytes, len[no_packs], runs, &load[no_packs], &session[no_packs],
+                       &info[no_packs], &err);
+        free(bytes);
+    }
+    if (rc) {
+        fprintf(stderr, "bench: %s: %s\n", name, err.message);
+        return 1;
+    }
+    printf("%-34s load + session: packed %7.2f + %6.2f ms (%u of %u packs used in place, "
+           "%.1f MB; module %.1f MB)  without packs %7.2f + %6.2f ms (module %.1f MB)\n",
+           name, load[0], session[0], info[0].n_packs_used, info[0].n_packs,
+           info[0].packed_bytes / 1e6, len[0] / 1e6, load[1], session[1], len[1] / 1e6);
+    return 0;
+}
+
 static int bench(const char *dir, int runs)
 {
     char model[1400], params[1400], input_path[1400];
@@ -114,6 +174,7 @@ static int bench(const char *dir, int runs)
                name, base, t[0], fast[runs / 2], 100 * (fast[runs / 2] - base) / base,
                secure[runs / 2], 100 * (secure[runs / 2] - base) / base, runs, compile_ms,
                len / 1e6, info.arena_bytes / 1e6);
+        rc = bench_load(name, model, params, runs);
     }
     free(t);
     free(fast);

@@ -415,6 +415,10 @@ static int cmd_info(int argc, char **argv)
             info.version, "warnings", warnings);
         json_object_set_new(json_object_get(doc, "totals"), "macs",
                             json_integer((json_int_t)detvm_module_macs(m)));
+        json_object_set_new(doc, "packs",
+                            json_pack("{s:i, s:i, s:I}", "instructions", (int)info.n_packs,
+                                      "used", (int)info.n_packs_used, "used_bytes",
+                                      (json_int_t)info.packed_bytes));
         json_object_set_new(
             doc, "memory",
             json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:i, s:i}", "arena_bytes",
@@ -448,6 +452,12 @@ static int cmd_info(int argc, char **argv)
                (unsigned long long)plan.tensor_bytes, plan.n_int8_tensors);
         printf("source %s%s%s\n", info.source_format, info.rounding[0] ? ", rounding " : "",
                info.rounding);
+        if (info.n_packs)
+            printf("packed weights: %u instructions, %u of them (%llu bytes) checked and used in "
+                   "place on this CPU%s\n",
+                   info.n_packs, info.n_packs_used, (unsigned long long)info.packed_bytes,
+                   info.n_packs_used < info.n_packs ? "; sessions pack the others themselves"
+                                                    : "");
         if (info.n_segments)
             printf("devices: %s runs %u of the %u instructions, in %u segments; the CPU the "
                    "rest (DETVM_DEVICES=cpu: all)\n",

@@ -156,6 +156,9 @@ typedef struct {
     uint32_t n_segments;       /* device segments (the rest runs on the CPU) */
     uint32_t segment_instructions; /* instructions in them */
     char segment_devices[32];  /* their devices, comma-separated ("k210"), or "" */
+    uint32_t n_packs;          /* instructions with pre-packed weights in the module */
+    uint32_t n_packs_used;     /* of which this machine checked and uses in place */
+    uint64_t packed_bytes;     /* the bytes of those used */
 } detvm_module_info;
 
 detvm_status detvm_module_get_info(const detvm_module *module, detvm_module_info *info);

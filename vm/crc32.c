@@ -1,6 +1,6 @@
 /* CRC-32 (IEEE 802.3, reflected, as zlib) for section checksums. Short inputs take one table
- * lookup a byte; long ones (a model's constants) eight bytes a step with eight tables
- * ("slicing-by-8"), which the call derives from the first on its stack, so that nothing is
+ * lookup a byte; long ones (a model's constants) sixteen bytes a step with sixteen tables
+ * ("slicing-by-16"), which the call derives from the first on its stack, so that nothing is
  * shared between threads and nothing needs initialising. */
 #include "module_format.h"
 
@@ -70,18 +70,22 @@ uint32_t dvm_crc32(const uint8_t *data, uint64_t len)
     if (len < SLICE_MIN)
         return ~crc_bytes(crc, data, len);
     /* t[k][b]: the CRC register after byte b followed by k zero bytes */
-    uint32_t t[8][256];
+    uint32_t t[16][256];
     for (int b = 0; b < 256; b++) {
         t[0][b] = crc_table[b];
-        for (int k = 1; k < 8; k++)
+        for (int k = 1; k < 16; k++)
             t[k][b] = (t[k - 1][b] >> 8) ^ crc_table[t[k - 1][b] & 0xFFu];
     }
     uint64_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        const uint32_t lo = crc ^ le32(data + i), hi = le32(data + i + 4);
-        crc = t[7][lo & 0xFFu] ^ t[6][(lo >> 8) & 0xFFu] ^ t[5][(lo >> 16) & 0xFFu] ^
-              t[4][lo >> 24] ^ t[3][hi & 0xFFu] ^ t[2][(hi >> 8) & 0xFFu] ^
-              t[1][(hi >> 16) & 0xFFu] ^ t[0][hi >> 24];
+    for (; i + 16 <= len; i += 16) {
+        const uint32_t w0 = crc ^ le32(data + i), w1 = le32(data + i + 4),
+                       w2 = le32(data + i + 8), w3 = le32(data + i + 12);
+        crc = t[15][w0 & 0xFFu] ^ t[14][(w0 >> 8) & 0xFFu] ^ t[13][(w0 >> 16) & 0xFFu] ^
+              t[12][w0 >> 24] ^ t[11][w1 & 0xFFu] ^ t[10][(w1 >> 8) & 0xFFu] ^
+              t[9][(w1 >> 16) & 0xFFu] ^ t[8][w1 >> 24] ^ t[7][w2 & 0xFFu] ^
+              t[6][(w2 >> 8) & 0xFFu] ^ t[5][(w2 >> 16) & 0xFFu] ^ t[4][w2 >> 24] ^
+              t[3][w3 & 0xFFu] ^ t[2][(w3 >> 8) & 0xFFu] ^ t[1][(w3 >> 16) & 0xFFu] ^
+              t[0][w3 >> 24];
     }
     return ~crc_bytes(crc, data + i, len - i);
 }

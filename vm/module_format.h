@@ -25,7 +25,9 @@
  *               offset from the section start (a multiple of 64, past the table), u64 length;
  *               in increasing (instruction, isa) order, the blobs in the same order and not
  *               overlapping. Derived from CODE and CONSTS, checked against them on load, and
- *               left out of the module id.
+ *               left out of the module id. Its CRC is written but not checked on load: every
+ *               blob a session may use is compared byte for byte with a fresh packing instead,
+ *               and the others are never read.
  *   SIGNATURE   left out of the module id.
  */
 #ifndef DETVM_VM_MODULE_FORMAT_H

@@ -48,6 +48,9 @@ detvm_status detvm_module_get_info(const detvm_module *m, detvm_module_info *inf
                      used ? "," : "", device ? device->name : "unknown");
         seen |= 1u << kind;
     }
+    info->n_packs = m->n_pack_entries;
+    info->n_packs_used = m->n_packs;
+    info->packed_bytes = m->pack_bytes;
     return DETVM_OK;
 }
 

@@ -27,17 +27,31 @@ uint32_t vm_constant_inputs(const detvm_module *m, const vm_instr *ins)
     return mask;
 }
 
-void *vm_pack_new(const dv_variant_packing *packing, const dv_attrs *attrs, uint32_t n_in,
-                  const dv_tensor *in, uint64_t size, void **block)
+/* A zeroed, 64-byte aligned area of `size` bytes in a new block (*block, to free), or NULL. */
+static void *aligned_zeroed(uint64_t size, void **block)
 {
     *block = size <= SIZE_MAX - 64 ? calloc(1, (size_t)size + 64) : NULL;
     if (!*block)
         return NULL;
     uintptr_t at = (uintptr_t)*block;
-    void *packed = (void *)(at + (64 - at % 64) % 64);
-    packing->pack(attrs, n_in, in, packed);
+    return (void *)(at + (64 - at % 64) % 64);
+}
+
+void *vm_pack_new(const dv_variant_packing *packing, const dv_attrs *attrs, uint32_t n_in,
+                  const dv_tensor *in, uint64_t size, void **block)
+{
+    void *packed = aligned_zeroed(size, block);
+    if (packed)
+        packing->pack(attrs, n_in, in, packed);
     return packed;
 }
+
+/* Where check_entry packs afresh: one area for all entries, grown as needed, so that checking
+ * a module's packs touches new memory only as often as an entry is the largest yet. */
+typedef struct {
+    void *block, *area;
+    uint64_t cap;
+} check_area;
 
 const dv_variant_packing *vm_instr_packing(const detvm_module *m, uint32_t k, uint32_t isa,
                                            vm_instr_inputs *x)
@@ -58,7 +72,7 @@ const dv_variant_packing *vm_instr_packing(const detvm_module *m, uint32_t k, ui
  * when its bytes are to be used. */
 static detvm_status check_entry(const detvm_module *m, uint32_t i, uint32_t k, uint32_t isa,
                                 uint32_t layout, const uint8_t *bytes, uint64_t len,
-                                const dv_variant_packing **use, detvm_error *err)
+                                check_area *a, const dv_variant_packing **use, detvm_error *err)
 {
     *use = NULL;
     const vm_instr *ins = &m->instrs[k];
@@ -72,16 +86,48 @@ static detvm_status check_entry(const detvm_module *m, uint32_t i, uint32_t k, u
                     k, (unsigned long long)len, (unsigned long long)size);
     if ((uintptr_t)bytes % 64 != 0)
         return DETVM_OK;
-    void *block;
-    const void *fresh = vm_pack_new(pk, &ins->attrs, ins->n_in, x.in, size, &block);
-    if (!fresh)
-        return dv_fail(err, DETVM_ERUNTIME, "module: PACKS: out of memory to check entry %u", i);
-    const int same = memcmp(fresh, bytes, (size_t)size) == 0;
-    free(block);
-    if (!same)
+    if (size > a->cap) {
+        free(a->block);
+        a->area = aligned_zeroed(size, &a->block);
+        a->cap = a->area ? size : 0;
+        if (!a->area)
+            return dv_fail(err, DETVM_ERUNTIME, "module: PACKS: out of memory to check entry %u",
+                           i);
+    } else {
+        memset(a->area, 0, (size_t)size);
+    }
+    pk->pack(&ins->attrs, ins->n_in, x.in, a->area);
+    if (memcmp(a->area, bytes, (size_t)size) != 0)
         return FAIL("entry %u (instruction %u): bytes differ from the packing of its constants",
                     i, k);
     *use = pk;
+    return DETVM_OK;
+}
+
+/* Entry i's fields, checked against the section (`end`: where the previous blob ended). */
+typedef struct {
+    uint32_t instr, isa, layout;
+    uint64_t offset, length;
+} pack_entry;
+
+static detvm_status read_entry(const detvm_module *m, const uint8_t *p, uint32_t len, uint32_t i,
+                               uint64_t end, pack_entry *prev, pack_entry *e, detvm_error *err)
+{
+    const uint8_t *at = p + DVM_PACKS_HEADER_BYTES + (size_t)i * DVM_PACK_ENTRY_BYTES;
+    *e = (pack_entry){dvm_u32(at), dvm_u32(at + 4), dvm_u32(at + 8), dvm_u64(at + 16),
+                      dvm_u64(at + 24)};
+    if (e->instr >= m->n_instrs)
+        return FAIL("entry %u: instruction %u of %u", i, e->instr, m->n_instrs);
+    if (e->isa == 0 || (e->isa & (e->isa - 1)) != 0)
+        return FAIL("entry %u: isa %#x is not one instruction set", i, e->isa);
+    if (dvm_u32(at + 12) != 0)
+        return FAIL("entry %u: reserved field not 0", i);
+    if (i > 0 && (e->instr < prev->instr || (e->instr == prev->instr && e->isa <= prev->isa)))
+        return FAIL("entry %u: instruction %u, isa %#x out of order", i, e->instr, e->isa);
+    if (e->offset % DVM_ALIGN != 0 || e->offset < end || e->offset > len ||
+        e->length > len - e->offset)
+        return FAIL("entry %u: offset %llu length %llu out of place", i,
+                    (unsigned long long)e->offset, (unsigned long long)e->length);
     return DETVM_OK;
 }
 
@@ -100,39 +146,25 @@ detvm_status vm_read_packs(detvm_module *m, const uint8_t *p, uint32_t len, detv
     if (!m->packs)
         return dv_fail(err, DETVM_ERUNTIME, "module: PACKS: out of memory");
     m->n_pack_entries = n;
-    uint64_t end = DVM_PACKS_HEADER_BYTES + (uint64_t)n * DVM_PACK_ENTRY_BYTES;
-    uint64_t prev_key = 0;
     const uint32_t cpu = dv_isa_detect();
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *e = p + DVM_PACKS_HEADER_BYTES + (size_t)i * DVM_PACK_ENTRY_BYTES;
-        const uint32_t k = dvm_u32(e), isa = dvm_u32(e + 4), layout = dvm_u32(e + 8);
-        const uint64_t off = dvm_u64(e + 16), size = dvm_u64(e + 24);
-        if (k >= m->n_instrs)
-            return FAIL("entry %u: instruction %u of %u", i, k, m->n_instrs);
-        if (isa == 0 || (isa & (isa - 1)) != 0)
-            return FAIL("entry %u: isa %#x is not one instruction set", i, isa);
-        if (dvm_u32(e + 12) != 0)
-            return FAIL("entry %u: reserved field not 0", i);
-        const uint64_t key = (uint64_t)k << 32 | isa;
-        if (i > 0 && key <= prev_key)
-            return FAIL("entry %u: instruction %u, isa %#x out of order", i, k, isa);
-        prev_key = key;
-        if (off % DVM_ALIGN != 0 || off < end || off > len || size > len - off)
-            return FAIL("entry %u: offset %llu length %llu out of place", i,
-                        (unsigned long long)off, (unsigned long long)size);
-        end = off + size;
+    uint64_t end = DVM_PACKS_HEADER_BYTES + (uint64_t)n * DVM_PACK_ENTRY_BYTES;
+    pack_entry prev = {0}, e;
+    check_area area = {NULL, NULL, 0};
+    detvm_status st = DETVM_OK;
+    for (uint32_t i = 0; i < n && !st; i++, prev = e) {
         const dv_variant_packing *use = NULL;
-        if ((cpu & isa) == isa) {
-            detvm_status st = check_entry(m, i, k, isa, layout, p + off, size, &use, err);
-            if (st)
-                return st;
+        st = read_entry(m, p, len, i, end, &prev, &e, err);
+        if (!st && (cpu & e.isa) == e.isa)
+            st = check_entry(m, i, e.instr, e.isa, e.layout, p + e.offset, e.length, &area,
+                             &use, err);
+        if (!st && use) {
+            m->packs[m->n_packs++] = (vm_pack){e.instr, use, p + e.offset};
+            m->pack_bytes += e.length;
         }
-        if (use) {
-            m->packs[m->n_packs++] = (vm_pack){k, use, p + off};
-            m->pack_bytes += size;
-        }
+        end = e.offset + e.length;
     }
-    return DETVM_OK;
+    free(area.block);
+    return st;
 }
 
 const void *vm_module_packed(const detvm_module *m, uint32_t k, const dv_variant_packing *packing)
