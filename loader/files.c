@@ -16,10 +16,17 @@ detvm_status detvm_read_file(const char *path, uint8_t **out, size_t *len, detvm
         return dv_fail(err, DETVM_ERUNTIME, "%s: %s", path, strerror(errno));
     uint8_t *buf = NULL;
     size_t n = 0, cap = 0;
+    /* a regular file's size is known: one allocation, one copy (the loop still reads to the
+     * end, in case the file grew) */
+    struct stat st;
+    size_t hint = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+                          (uint64_t)st.st_size < SIZE_MAX / 2
+                      ? (size_t)st.st_size + 1
+                      : 0;
     for (;;) {
         if (n == cap) { /* grow, keeping the bytes 64-byte aligned (module constants and
                            pre-packed weights are used in place) */
-            cap = cap ? cap * 2 : 1 << 16;
+            cap = cap ? cap * 2 : hint > (1 << 16) ? hint : 1 << 16;
             void *p = NULL;
             if (posix_memalign(&p, 64, cap + 1) != 0) {
                 free(buf);

@@ -301,7 +301,8 @@ detvm_status reg_module_bytes(detvm_registry *r, const uint8_t module_id[32], ui
     }
     size_t n = (size_t)sqlite3_column_bytes(st, 0);
     const void *p = sqlite3_column_blob(st, 0);
-    uint8_t *copy = malloc(n + 1);
+    void *block = NULL; /* 64-byte aligned, so that the module's packed weights are used */
+    uint8_t *copy = posix_memalign(&block, 64, n + 1) == 0 ? block : NULL;
     if (!copy) {
         sqlite3_finalize(st);
         return reg_fail(r, err, DETVM_ERUNTIME, "module %.16s...: out of memory", hex);
