@@ -7,15 +7,22 @@
  *     DENSE         -> CVM_RIGHT_SHIFT [-> RELU | CLIP | CVM_CLIP]   =>  DENSE_SHIFT
  *     ELEMWISE_ADD  -> CVM_RIGHT_SHIFT [-> RELU | CLIP | CVM_CLIP]   =>  ELEMWISE_ADD_SHIFT
  *
+ * and then, on the result of those:
+ *
+ *     CONV2D_SHIFT  -> MAX_POOL2D                                     =>  CONV2D_SHIFT_MAX_POOL
+ *
+ * (the stem of ResNet: its variants compute the conv rows a few pool rows need into scratch
+ * and pool them there, so the conv output never goes through memory).
+ *
  * A link is taken only when the tensor between the two ops has exactly one reader (one operand
  * of one instruction) and is not a model output, so no other instruction and no caller ever sees
  * the intermediate values that fusion leaves unwritten. A chain is fused only when its output
- * has at least FUSE_MIN_ELEMENTS elements: fusion saves a pass over the intermediate tensors
- * and an instruction's dispatch, which below that size is lost in the noise, while an
- * unfused chain keeps one instruction per CVM node, which traces, step proofs and audits
- * report more plainly (a dense layer's 1000 outputs stay unfused). The fused instruction takes the first
- * op's place: the shift and the activation read nothing but the chain, so every input it has is
- * ready there. It writes the last link's output tensor, keeps the first op's name, and carries
+ * (for the pool, the conv's output) has at least FUSE_MIN_ELEMENTS elements: fusion saves a
+ * pass over the intermediate tensors and an instruction's dispatch, which below that size is
+ * lost in the noise, while an unfused chain keeps one instruction per CVM node, which traces,
+ * step proofs and audits report more plainly (a dense layer's 1000 outputs stay unfused). The
+ * fused instruction takes the first op's place: the shift and the activation read nothing but
+ * the chain, so every input it has is ready there. It writes the last link's output tensor, keeps the first op's name, and carries
  * the sum of the links' gas (DVM_META_LAYER_GAS), so the per-layer gas still adds up to the
  * model's. The intermediate tensors are dropped from the tensor table.
  *
@@ -30,7 +37,9 @@
 #include "../vm/error.h"
 #include "ir.h"
 
-#define MAX_FUSED_ATTRS (CONV_N_ATTRS + EPI_N_ATTRS)
+/* The most attributes one fusion writes; each fusion drops at least one instruction, so
+ * n_instrs times this bounds the attribute pool. */
+#define MAX_FUSED_ATTRS (CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS)
 #define FUSE_MIN_ELEMENTS 4096
 
 typedef struct {
@@ -186,6 +195,37 @@ detvm_status ir_fuse_cvm(ir_module *m, int32_t **attr_pool, detvm_error *err)
             gone[a] = 1;
             dead[t1] = 1;
         }
+    }
+
+    /* CONV2D_SHIFT -> MAX_POOL2D, the shift chains being fused above */
+    for (uint32_t k = 0; k < m->n_instrs; k++) {
+        ir_instr *conv = &m->instrs[k];
+        if (gone[k] || conv->opcode != DV_OP_CONV2D_SHIFT || conv->n_out != 1 ||
+            conv->n_attrs != CONV_N_ATTRS + EPI_N_ATTRS)
+            continue;
+        const uint32_t t = conv->operands[conv->n_in];
+        if (dv_shape_size(&m->tensors[t].shape) < FUSE_MIN_ELEMENTS)
+            continue;
+        const uint32_t p = only_reader(m, use, t);
+        if (p == UINT32_MAX || m->instrs[p].opcode != DV_OP_MAX_POOL2D ||
+            m->instrs[p].n_in != 1 || m->instrs[p].n_attrs != POOL_N_ATTRS)
+            continue;
+        const ir_instr *pool2d = &m->instrs[p];
+        int32_t *attrs = next_attrs;
+        memcpy(attrs, conv->attrs, conv->n_attrs * sizeof *attrs);
+        memcpy(attrs + conv->n_attrs, pool2d->attrs, POOL_N_ATTRS * sizeof *attrs);
+        ir_instr fused = *conv;
+        fused.opcode = DV_OP_CONV2D_SHIFT_MAX_POOL;
+        fused.attrs = attrs;
+        fused.n_attrs = conv->n_attrs + POOL_N_ATTRS;
+        fused.operands[fused.n_in] = pool2d->operands[1];
+        fused.gas = conv->gas + pool2d->gas;
+        if (!fused_infers(m, &fused))
+            continue;
+        next_attrs += fused.n_attrs;
+        *conv = fused;
+        gone[p] = 1;
+        dead[t] = 1;
     }
     st = compact(m, gone, dead, err);
 done:

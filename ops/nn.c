@@ -561,3 +561,73 @@ const dv_op_info dv_info_DENSE_SHIFT = {"dense_shift", 2, 3, 1, dense_shift_infe
                                         dense_shift_run, 0};
 const dv_op_info dv_info_ELEMWISE_ADD_SHIFT = {"elemwise_add_shift", 2, 2, 1, add_shift_infer,
                                                add_shift_run, 0};
+
+/* ---- conv2d_shift then max_pool2d ----------------------------------------------------------
+ *
+ * CONV2D_SHIFT_MAX_POOL  data, weight[, bias] -> y
+ *
+ * attrs (27): CONV2D_SHIFT's 18 (conv2d's 13, then the epilogue), then MAX_POOL2D's 9
+ *
+ * The compiler (loader/fuse.c) joins a CONV2D_SHIFT and the MAX_POOL2D that alone reads its
+ * output into one instruction:
+ *
+ *     y = max_pool2d(conv2d_shift(data, weight, bias))
+ *
+ * The intermediate is int32: the reference runs CONV2D_SHIFT's reference kernel into its
+ * scratch (the op table's scratch function gives its size, the conv output's elements), then
+ * MAX_POOL2D's on it, so the bytes are the unfused pair's by construction. Infer checks the
+ * conv part with CONV2D_SHIFT's infer and the pool part with MAX_POOL2D's, on the conv output's
+ * shape. */
+static const char *conv2d_shift_max_pool_parts(const dv_attrs *attrs, dv_attrs *conv,
+                                               dv_attrs *pool)
+{
+    if (attrs->n != CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS)
+        return "attrs: conv2d_shift_max_pool takes 27 values";
+    conv->v = attrs->v;
+    conv->n = CONV_N_ATTRS + EPI_N_ATTRS;
+    pool->v = attrs->v + CONV_N_ATTRS + EPI_N_ATTRS;
+    pool->n = POOL_N_ATTRS;
+    return 0;
+}
+
+static const char *conv2d_shift_max_pool_infer(const dv_attrs *attrs, uint32_t n_in,
+                                               const dv_shape *in, uint32_t n_out, dv_shape *out)
+{
+    dv_attrs conv, pool;
+    dv_shape mid;
+    const char *why = conv2d_shift_max_pool_parts(attrs, &conv, &pool);
+    if (!why)
+        why = conv2d_shift_infer(&conv, n_in, in, n_out, &mid);
+    return why ? why : max_pool2d_infer(&pool, 1, &mid, n_out, out);
+}
+
+static uint64_t conv2d_shift_max_pool_scratch(const dv_attrs *attrs, uint32_t n_in,
+                                              const dv_shape *in)
+{
+    dv_attrs conv, pool;
+    dv_shape mid;
+    if (conv2d_shift_max_pool_parts(attrs, &conv, &pool) ||
+        conv2d_shift_infer(&conv, n_in, in, 1, &mid))
+        return 0;
+    return dv_shape_size(&mid);
+}
+
+static void conv2d_shift_max_pool_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
+                                      uint32_t n_out, dv_tensor *out, int32_t *scratch)
+{
+    dv_attrs conv, pool;
+    dv_shape shapes[3];
+    dv_tensor mid = {scratch, {0, {0}}, 0};
+    for (uint32_t i = 0; i < n_in && i < 3; i++)
+        shapes[i] = in[i].shape;
+    if (conv2d_shift_max_pool_parts(attrs, &conv, &pool) ||
+        conv2d_shift_infer(&conv, n_in, shapes, 1, &mid.shape))
+        return; /* not reached: infer accepted the instruction */
+    conv2d_shift_run(&conv, n_in, in, 1, &mid, 0);
+    max_pool2d_run(&pool, 1, &mid, n_out, out, 0);
+}
+
+const dv_op_info dv_info_CONV2D_SHIFT_MAX_POOL = {"conv2d_shift_max_pool", 2, 3, 1,
+                                                  conv2d_shift_max_pool_infer,
+                                                  conv2d_shift_max_pool_run,
+                                                  conv2d_shift_max_pool_scratch};

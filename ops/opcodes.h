@@ -37,6 +37,9 @@ enum dv_opcode {
     DV_OP_CONV2D_SHIFT = 36,      /* data, weight[, bias] -> y   attrs: conv2d's 13, epilogue */
     DV_OP_DENSE_SHIFT = 37,       /* data, weight[, bias] -> y   attrs: dense's 2, epilogue */
     DV_OP_ELEMWISE_ADD_SHIFT = 38, /* a, b -> y                  attrs: epilogue */
+    /* CONV2D_SHIFT then the MAX_POOL2D that alone reads its output (loader/fuse.c) */
+    DV_OP_CONV2D_SHIFT_MAX_POOL = 39, /* data, weight[, bias] -> y
+                                         attrs: conv2d_shift's 18, max_pool2d's 9 */
 
     /* ops/reduce.c */
     DV_OP_SUM = 40,         /* x -> y                      attrs: see ops/reduce.c */

@@ -26,6 +26,8 @@ extern const dv_variant dv_variant_cvm_dense_vnni, dv_variant_cvm_dense_avx2;
 extern const dv_variant dv_variant_cvm_conv2d_shift_vnni, dv_variant_cvm_conv2d_shift_avx2;
 extern const dv_variant dv_variant_cvm_dense_shift_vnni, dv_variant_cvm_dense_shift_avx2;
 extern const dv_variant dv_variant_elemwise_add_shift_vnni, dv_variant_elemwise_add_shift_avx2;
+extern const dv_variant dv_variant_cvm_conv2d_shift_max_pool_vnni,
+    dv_variant_cvm_conv2d_shift_max_pool_avx2;
 
 /* The CVM element-wise and pooling variants in ops/x86/elemwise.c and pool.c. */
 extern const dv_variant dv_variant_cvm_right_shift_vnni, dv_variant_cvm_right_shift_avx2;
@@ -53,6 +55,7 @@ static const dv_variant *const variants[] = {
     &dv_variant_cvm_conv2d_shift_vnni,  &dv_variant_cvm_conv2d_shift_avx2,
     &dv_variant_cvm_dense_shift_vnni,   &dv_variant_cvm_dense_shift_avx2,
     &dv_variant_elemwise_add_shift_vnni, &dv_variant_elemwise_add_shift_avx2,
+    &dv_variant_cvm_conv2d_shift_max_pool_vnni, &dv_variant_cvm_conv2d_shift_max_pool_avx2,
     &dv_variant_cvm_right_shift_vnni,   &dv_variant_cvm_right_shift_avx2,
     &dv_variant_cvm_clip_vnni,          &dv_variant_cvm_clip_avx2,
     &dv_variant_clip_vnni,              &dv_variant_clip_avx2,
@@ -68,6 +71,8 @@ static const dv_variant *const variants[] = {
 extern const dv_variant_packing dv_packing_qconv2d_vnni, dv_packing_qconv2d_avx2;
 extern const dv_variant_packing dv_packing_cvm_conv2d_vnni, dv_packing_cvm_conv2d_avx2;
 extern const dv_variant_packing dv_packing_cvm_conv2d_shift_vnni, dv_packing_cvm_conv2d_shift_avx2;
+extern const dv_variant_packing dv_packing_cvm_conv2d_shift_max_pool_vnni,
+    dv_packing_cvm_conv2d_shift_max_pool_avx2;
 extern const dv_variant_packing dv_packing_qdepthwise_conv2d_vnni,
     dv_packing_qdepthwise_conv2d_avx2;
 extern const dv_variant_packing dv_packing_qfully_connected_vnni,
@@ -77,6 +82,7 @@ static const dv_variant_packing *const packings[] = {
     &dv_packing_qconv2d_vnni,    &dv_packing_qconv2d_avx2,
     &dv_packing_cvm_conv2d_vnni, &dv_packing_cvm_conv2d_avx2,
     &dv_packing_cvm_conv2d_shift_vnni, &dv_packing_cvm_conv2d_shift_avx2,
+    &dv_packing_cvm_conv2d_shift_max_pool_vnni, &dv_packing_cvm_conv2d_shift_max_pool_avx2,
     &dv_packing_qdepthwise_conv2d_vnni, &dv_packing_qdepthwise_conv2d_avx2,
     &dv_packing_qfully_connected_vnni, &dv_packing_qfully_connected_avx2,
 };

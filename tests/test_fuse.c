@@ -1,14 +1,17 @@
-/* The fused CVM ops (ops/nn.c: CONV2D_SHIFT, DENSE_SHIFT, ELEMWISE_ADD_SHIFT) and the fusion
- * pass (loader/fuse.c).
+/* The fused CVM ops (ops/nn.c: CONV2D_SHIFT, DENSE_SHIFT, ELEMWISE_ADD_SHIFT and
+ * CONV2D_SHIFT_MAX_POOL) and the fusion pass (loader/fuse.c).
  *   - The fused reference kernels against the unfused chain run op by op (conv2d / dense /
  *     elemwise_add, then cvm_right_shift, then relu / clip / cvm_clip), on random shapes,
  *     values (the int32 extremes included, so that sums wrap) and epilogues.
  *   - Their infer against broken attributes: counts, precisions, shifts, activations and the
  *     activations' own attributes, and the underlying op's attributes and shapes.
+ *   - CONV2D_SHIFT_MAX_POOL against CONV2D_SHIFT then MAX_POOL2D, and its infer against
+ *     broken conv, epilogue and pool attributes.
  *   - The pass on hand-built graphs: which chains it fuses (with and without an activation,
- *     conv2d, dense and elemwise_add) and which it leaves (an intermediate with two readers,
- *     read twice by one instruction, or a model output; an activation that is not one; small
- *     tensors), the fused attributes, the summed gas, the renumbered tensors; and that the
+ *     conv2d, dense and elemwise_add; then conv2d_shift with max_pool2d) and which it leaves
+ *     (an intermediate with two readers, read twice by one instruction, or a model output, for
+ *     the pool too; an activation that is not one; small tensors), the fused attributes, the
+ *     summed gas, the renumbered tensors; and that the
  *     fused module, compiled and run with the default kernels (int8 storage included), gives
  *     the unfused module's output bytes. */
 #include <stdint.h>
@@ -80,8 +83,10 @@ static int32_t *run_op(uint32_t opcode, const int32_t *attrs, uint32_t n_attrs, 
     if (why)
         return NULL;
     int32_t *y = malloc((size_t)dv_shape_size(shape) * 4 + 4);
+    int32_t *scratch = op->scratch ? malloc((size_t)op->scratch(&a, n_in, in_shapes) * 4 + 4) : NULL;
     dv_tensor out = {y, *shape, 0};
-    op->run(&a, n_in, in, 1, &out, NULL);
+    op->run(&a, n_in, in, 1, &out, scratch);
+    free(scratch);
     return y;
 }
 
@@ -183,6 +188,67 @@ static void test_reference_dense_add(void)
     }
 }
 
+/* CONV2D_SHIFT_MAX_POOL against CONV2D_SHIFT, then MAX_POOL2D, each run on its own. */
+static void test_reference_conv_pool(void)
+{
+    int made = 0;
+    for (int t = 0; t < 300; t++) {
+        const int32_t groups = rnd() % 3 ? 1 : between(1, 3);
+        const int32_t in_pg = between(1, 4), out_pg = between(1, 5);
+        const int32_t kh = between(1, 3), kw = between(1, 3), bias = (int32_t)(rnd() % 2);
+        int32_t a[CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS] = {
+            groups * out_pg, kh, kw, between(1, 2), between(1, 2), between(0, 2), between(0, 2),
+            between(0, 2), between(0, 2), between(1, 2), between(1, 2), groups, bias};
+        random_epilogue(a + CONV_N_ATTRS);
+        int32_t *pool = a + CONV_N_ATTRS + EPI_N_ATTRS;
+        pool[POOL_H] = between(1, 3);
+        pool[POOL_W] = between(1, 3);
+        pool[POOL_STRIDE_H] = between(1, 3);
+        pool[POOL_STRIDE_W] = between(1, 3);
+        pool[POOL_PAD_TOP] = between(0, 2);
+        pool[POOL_PAD_LEFT] = between(0, 2);
+        pool[POOL_PAD_BOTTOM] = between(0, 2);
+        pool[POOL_PAD_RIGHT] = between(0, 2);
+        pool[POOL_CEIL_MODE] = (int32_t)(rnd() % 2);
+        dv_shape xs = {4, {(uint32_t)between(1, 2), (uint32_t)(groups * in_pg),
+                           (uint32_t)between(3, 12), (uint32_t)between(3, 12)}};
+        dv_shape ws = {4, {(uint32_t)(groups * out_pg), (uint32_t)in_pg, (uint32_t)kh,
+                           (uint32_t)kw}};
+        dv_shape bs = {1, {(uint32_t)(groups * out_pg)}};
+        dv_shape in_shapes[3] = {xs, ws, bs}, ys;
+        const uint32_t n_in = 2 + (uint32_t)bias;
+        dv_attrs attrs = {a, CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS};
+        if (dv_op_lookup(DV_OP_CONV2D_SHIFT_MAX_POOL)->infer(&attrs, n_in, in_shapes, 1, &ys))
+            continue;
+        made++;
+        int32_t *x = malloc(dv_shape_size(&xs) * 4), *w = malloc(dv_shape_size(&ws) * 4);
+        int32_t *b = malloc(dv_shape_size(&bs) * 4);
+        fill(x, dv_shape_size(&xs));
+        fill(w, dv_shape_size(&ws));
+        fill(b, dv_shape_size(&bs));
+        dv_tensor in[3] = {{x, xs, 0}, {w, ws, 0}, {b, bs, 0}};
+        dv_shape s1, s2, sf;
+        int32_t *y1 = run_op(DV_OP_CONV2D_SHIFT, a, CONV_N_ATTRS + EPI_N_ATTRS, n_in, in, &s1);
+        dv_tensor t1 = {y1, s1, 0};
+        int32_t *y2 = y1 ? run_op(DV_OP_MAX_POOL2D, pool, POOL_N_ATTRS, 1, &t1, &s2) : NULL;
+        int32_t *yf = run_op(DV_OP_CONV2D_SHIFT_MAX_POOL, a, attrs.n, n_in, in, &sf);
+        if (y2 && yf) {
+            size_t n = (size_t)dv_shape_size(&sf), bad = 0;
+            for (size_t i = 0; i < n; i++)
+                bad += yf[i] != y2[i];
+            CHECK(bad == 0 && dv_shape_equal(&sf, &s2),
+                  "conv2d_shift_max_pool case %d: %zu of %zu differ from the chain", t, bad, n);
+        }
+        free(y1);
+        free(y2);
+        free(yf);
+        free(x);
+        free(w);
+        free(b);
+    }
+    CHECK(made > 100, "only %d conv2d_shift_max_pool instances were valid", made);
+}
+
 /* ---- infer against broken attributes -------------------------------------------------------- */
 
 static const char *infer(uint32_t opcode, const int32_t *attrs, uint32_t n_attrs, uint32_t n_in,
@@ -280,6 +346,58 @@ static void test_broken_attributes(void)
     CHECK(infer(DV_OP_CONV2D_SHIFT, conv, 18, 3, bad_w) != NULL, "a weight of the wrong shape");
     dv_shape bad_pair[2] = {add_in[0], {3, {2, 3, 5}}};
     CHECK(infer(DV_OP_ELEMWISE_ADD_SHIFT, add, 5, 2, bad_pair) != NULL, "unequal add inputs");
+
+    /* conv2d_shift_max_pool: conv2d_shift's checks, then max_pool2d's on the conv output
+     * (6x6 here) */
+    int32_t cp[27];
+    const int32_t pool_ok[POOL_N_ATTRS] = {3, 3, 2, 2, 1, 1, 1, 1, 0};
+    memcpy(cp, conv, sizeof conv);
+    memcpy(cp + 18, pool_ok, sizeof pool_ok);
+    CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, cp, 27, 3, conv_in) == NULL,
+          "the valid conv2d_shift_max_pool");
+    CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, cp, 26, 3, conv_in) != NULL, "26 attributes");
+    CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, cp, 18, 3, conv_in) != NULL, "18 attributes");
+    CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, cp, 27, 2, conv_in) != NULL,
+          "use_bias without a bias");
+    CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, cp, 27, 3, bad_w) != NULL, "a wrong weight");
+    for (size_t i = 0; i < sizeof bad_epilogue / sizeof bad_epilogue[0]; i++) {
+        int32_t c[27];
+        memcpy(c, cp, sizeof c);
+        c[CONV_N_ATTRS + bad_epilogue[i].at] = bad_epilogue[i].v;
+        CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, c, 27, 3, conv_in) != NULL,
+              "conv2d_shift_max_pool epilogue case %zu", i);
+    }
+    static const struct {
+        int at;
+        int32_t v;
+    } bad_pool[] = {
+        {POOL_H, 0}, {POOL_W, -1}, {POOL_H, 9}, {POOL_W, INT32_MAX}, {POOL_STRIDE_H, 0},
+        {POOL_STRIDE_W, INT32_MIN}, {POOL_PAD_TOP, -1}, {POOL_PAD_RIGHT, -5},
+        {POOL_CEIL_MODE, 2}, {POOL_CEIL_MODE, -1},
+    };
+    for (size_t i = 0; i < sizeof bad_pool / sizeof bad_pool[0]; i++) {
+        int32_t c[27];
+        memcpy(c, cp, sizeof c);
+        c[CONV_N_ATTRS + EPI_N_ATTRS + bad_pool[i].at] = bad_pool[i].v;
+        CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, c, 27, 3, conv_in) != NULL,
+              "conv2d_shift_max_pool pool case %zu", i);
+    }
+    for (size_t i = 0; i < sizeof conv_fields / sizeof conv_fields[0]; i++) {
+        int32_t c[27];
+        memcpy(c, cp, sizeof c);
+        c[conv_fields[i]] = 0;
+        CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, c, 27, 3, conv_in) != NULL,
+              "conv2d_shift_max_pool conv field %d = 0", conv_fields[i]);
+    }
+    /* a pool that fits the 6x6 conv output only with its padding, and one that does not fit */
+    int32_t edge[27];
+    memcpy(edge, cp, sizeof edge);
+    edge[CONV_N_ATTRS + EPI_N_ATTRS + POOL_H] = 8;
+    CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, edge, 27, 3, conv_in) == NULL,
+          "a pool that fits with its padding");
+    edge[CONV_N_ATTRS + EPI_N_ATTRS + POOL_H] = 9;
+    CHECK(infer(DV_OP_CONV2D_SHIFT_MAX_POOL, edge, 27, 3, conv_in) != NULL,
+          "a pool larger than the padded conv output");
 }
 
 /* ---- the pass --------------------------------------------------------------------------------- */
@@ -597,6 +715,55 @@ static void build_dense_and_add(graph *g)
     set_outputs(g, 1, &y);
 }
 
+static const int32_t pool3x3s2[POOL_N_ATTRS] = {3, 3, 2, 2, 1, 1, 1, 1, 0};
+
+/* conv -> shift -> relu -> max_pool2d -> negative: conv, shift and relu fuse, then the pool. */
+static void build_conv_pool(graph *g)
+{
+    uint32_t a = add_op(g, DV_OP_RELU, 1, (const uint32_t[]){shift_of(g, conv_of(g, g->x))}, NULL,
+                        0, 8, 1, "relu");
+    uint32_t p = add_op(g, DV_OP_MAX_POOL2D, 1, &a, pool3x3s2, POOL_N_ATTRS, 8, 7, "pool");
+    uint32_t y = add_op(g, DV_OP_NEGATIVE, 1, &p, NULL, 0, 8, 1, "negative");
+    set_outputs(g, 1, &y);
+}
+
+/* The conv chain's output read by two pools: neither fuses. */
+static void build_pool_two_readers(graph *g)
+{
+    static const int32_t pool2x2s2[POOL_N_ATTRS] = {2, 2, 2, 2, 0, 0, 0, 0, 0};
+    uint32_t s = shift_of(g, conv_of(g, g->x));
+    uint32_t p = add_op(g, DV_OP_MAX_POOL2D, 1, &s, pool3x3s2, POOL_N_ATTRS, 8, 7, "pool");
+    uint32_t q = add_op(g, DV_OP_MAX_POOL2D, 1, &s, pool2x2s2, POOL_N_ATTRS, 8, 7, "pool_2");
+    uint32_t y = add_op(g, DV_OP_ELEMWISE_ADD, 2, (const uint32_t[]){p, q}, NULL, 0, 9, 1, "add");
+    set_outputs(g, 1, &y);
+}
+
+/* The conv chain's output is a model output (with the pool's, upsampled to its shape): the
+ * pool stays. */
+static void build_pool_conv_output(graph *g)
+{
+    uint32_t s = shift_of(g, conv_of(g, g->x));
+    uint32_t p = add_op(g, DV_OP_MAX_POOL2D, 1, &s, pool3x3s2, POOL_N_ATTRS, 8, 7, "pool");
+    uint32_t u = add_op(g, DV_OP_UPSAMPLING, 1, &p, (const int32_t[]){2}, 1, 8, 1, "upsampling");
+    set_outputs(g, 2, (const uint32_t[]){u, s});
+}
+
+/* A pool after a small conv (below the threshold): nothing of it fuses. */
+static void build_pool_small(graph *g)
+{
+    dv_shape s = {4, {1, 8, 8, 8}};
+    uint32_t x;
+    g->ok = g->ok && ir_new_temporary(&g->b, &s, &x) == 0;
+    g->ir.input = x;
+    const int32_t c8[CONV_N_ATTRS] = {8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
+    uint32_t w = constant(g, (dv_shape){4, {8, 8, 3, 3}});
+    uint32_t c = add_op(g, DV_OP_CONV2D, 2, (const uint32_t[]){x, w}, c8, CONV_N_ATTRS, 24, 5,
+                        "conv");
+    uint32_t p = add_op(g, DV_OP_MAX_POOL2D, 1, (const uint32_t[]){shift_of(g, c)}, pool3x3s2,
+                        POOL_N_ATTRS, 8, 7, "pool");
+    set_outputs(g, 1, &p);
+}
+
 static void test_pass(void)
 {
     int32_t attrs[CONV_N_ATTRS + EPI_N_ATTRS] = {0};
@@ -619,6 +786,19 @@ static void test_pass(void)
     check_pass(build_small, "conv2d cvm_right_shift relu", "small tensors", NULL);
     check_pass(build_dense_and_add, "reshape dense_shift elemwise_add_shift",
                "dense and add chains", NULL);
+    int32_t pooled[CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS] = {0};
+    check_pass(build_conv_pool, "conv2d_shift_max_pool negative", "conv, shift, relu, pool",
+               pooled);
+    CHECK(memcmp(pooled, conv3x3, sizeof conv3x3) == 0 && pooled[13] == 8 && pooled[14] == 9 &&
+              pooled[15] == DV_OP_RELU &&
+              memcmp(pooled + 18, pool3x3s2, sizeof pool3x3s2) == 0,
+          "conv, shift, relu, pool: the fused attributes");
+    check_pass(build_pool_two_readers, "conv2d_shift max_pool2d max_pool2d elemwise_add",
+               "the conv chain's output read by two pools", NULL);
+    check_pass(build_pool_conv_output, "conv2d_shift max_pool2d upsampling",
+               "the conv chain's output is a model output", NULL);
+    check_pass(build_pool_small, "conv2d cvm_right_shift max_pool2d", "a pool after a small conv",
+               NULL);
 }
 
 int main(void)
@@ -627,6 +807,7 @@ int main(void)
     rng_state = seed ? strtoull(seed, NULL, 0) | 1 : 0x853c49e6748fea9bu;
     test_reference_conv();
     test_reference_dense_add();
+    test_reference_conv_pool();
     test_broken_attributes();
     test_pass();
     return check_summary("test_fuse");

@@ -608,6 +608,7 @@ static const suite suites[] = {
     {DV_OP_CONV2D, "conv2d", NULL, "tests/test_variants_nn.c", 1},
     {DV_OP_DENSE, "dense", NULL, "tests/test_variants_nn.c", 1},
     {DV_OP_CONV2D_SHIFT, "conv2d_shift", NULL, "tests/test_variants_nn.c", 1},
+    {DV_OP_CONV2D_SHIFT_MAX_POOL, "conv2d_shift_max_pool", NULL, "tests/test_variants_nn.c", 1},
     {DV_OP_DENSE_SHIFT, "dense_shift", NULL, "tests/test_variants_nn.c", 1},
     {DV_OP_ELEMWISE_ADD_SHIFT, "elemwise_add_shift", make_elemwise_add_shift, NULL, 3},
     {DV_OP_CVM_RIGHT_SHIFT, "cvm_right_shift", make_cvm_right_shift, NULL, 1},

@@ -1,10 +1,13 @@
-/* Differential tests of the CVM CONV2D, DENSE and fused CONV2D_SHIFT, DENSE_SHIFT variants
+/* Differential tests of the CVM CONV2D, DENSE and fused CONV2D_SHIFT, DENSE_SHIFT and
+ * CONV2D_SHIFT_MAX_POOL variants
  * (ops/x86/nn_conv.c, nn_dense.c) against the reference kernels of ops/nn.c: random shapes
  * (kernels 1..7, strides 1..3, dilations 1..3, asymmetric paddings, groups, depthwise and depth
  * multipliers, channel counts that are not multiples of the vector width, batches, with and
  * without bias) and values (int8, the -128 / 127 extremes, int16, INT32 extremes scattered so
  * that only some rows take the exact fallback, out-of-range weights); for the fused ops random
- * epilogues (precisions and shifts 1..32, no activation, relu, clips, cvm_clips). Each instance
+ * epilogues (precisions and shifts 1..32, no activation, relu, clips, cvm_clips), and for
+ * CONV2D_SHIFT_MAX_POOL random pools (sizes 1..4, strides 1..3, paddings, ceil mode; rows
+ * wide enough for the byte pooling's vectors too). Each instance
  * runs in one of the four storages of DV_VARIANT_INT8 (every tensor int32; the data int8; the
  * output int8; both), against the reference on the stored values with its output narrowed by
  * dv_store_i8 when the output is int8. Every output must have the reference's bytes, whether
@@ -27,6 +30,7 @@
 #include "random.h"
 
 extern const dv_op_info dv_info_CONV2D, dv_info_DENSE, dv_info_CONV2D_SHIFT, dv_info_DENSE_SHIFT;
+extern const dv_op_info dv_info_CONV2D_SHIFT_MAX_POOL;
 
 /* [fused][isa]: the plain op's variants, then the fused op's */
 #if defined(__x86_64__)
@@ -36,7 +40,15 @@ extern const dv_variant dv_variant_cvm_conv2d_shift_avx2, dv_variant_cvm_conv2d_
 extern const dv_variant dv_variant_cvm_dense_shift_avx2, dv_variant_cvm_dense_shift_vnni;
 extern const dv_variant_packing dv_packing_cvm_conv2d_avx2, dv_packing_cvm_conv2d_vnni;
 extern const dv_variant_packing dv_packing_cvm_conv2d_shift_avx2, dv_packing_cvm_conv2d_shift_vnni;
+extern const dv_variant dv_variant_cvm_conv2d_shift_max_pool_avx2,
+    dv_variant_cvm_conv2d_shift_max_pool_vnni;
+extern const dv_variant_packing dv_packing_cvm_conv2d_shift_max_pool_avx2,
+    dv_packing_cvm_conv2d_shift_max_pool_vnni;
 #define N_VARIANTS 2
+static const dv_variant *conv_pool_variants[N_VARIANTS] = {
+    &dv_variant_cvm_conv2d_shift_max_pool_avx2, &dv_variant_cvm_conv2d_shift_max_pool_vnni};
+static const dv_variant_packing *conv_pool_packings[N_VARIANTS] = {
+    &dv_packing_cvm_conv2d_shift_max_pool_avx2, &dv_packing_cvm_conv2d_shift_max_pool_vnni};
 static const dv_variant_packing *conv_packings[2][N_VARIANTS] = {
     {&dv_packing_cvm_conv2d_avx2, &dv_packing_cvm_conv2d_vnni},
     {&dv_packing_cvm_conv2d_shift_avx2, &dv_packing_cvm_conv2d_shift_vnni}};
@@ -51,6 +63,8 @@ static const dv_variant *dense_variants[2][N_VARIANTS] = {
 static const dv_variant *conv_variants[2][N_VARIANTS] = {{0}, {0}};
 static const dv_variant *dense_variants[2][N_VARIANTS] = {{0}, {0}};
 static const dv_variant_packing *conv_packings[2][N_VARIANTS] = {{0}, {0}};
+static const dv_variant *conv_pool_variants[N_VARIANTS] = {0};
+static const dv_variant_packing *conv_pool_packings[N_VARIANTS] = {0};
 #endif
 
 
@@ -166,7 +180,17 @@ static int stored_init(stored *st, const dv_op_info *op, const dv_attrs *attrs, 
         st->in[0].i8 = st->x8;
     }
     dv_tensor ref_out = {st->want32, *ys, 0};
-    op->run(attrs, n_in, ref_in, 1, &ref_out, NULL);
+    int32_t *ref_scratch = NULL;
+    if (op->scratch) {
+        dv_shape shapes[3];
+        for (uint32_t i = 0; i < n_in && i < 3; i++)
+            shapes[i] = in[i].shape;
+        ref_scratch = malloc((size_t)op->scratch(attrs, n_in, shapes) * 4 + 4);
+        if (!ref_scratch)
+            return 0;
+    }
+    op->run(attrs, n_in, ref_in, 1, &ref_out, ref_scratch);
+    free(ref_scratch);
     st->out.shape = *ys;
     if (out8) {
         for (size_t i = 0; i < st->n_out; i++)
@@ -455,6 +479,115 @@ static void test_conv_fixed(uint32_t isa)
         }
 }
 
+/* ---- conv2d_shift then max_pool2d ------------------------------------------------------------ */
+
+/* CONV2D_SHIFT_MAX_POOL: the conv case k with a random epilogue, then the pool (pool_h, pool_w,
+ * stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, ceil_mode), in `storage`.
+ * Returns 1 when the variant of index v took it, 0 for shapes infer refuses, -1 otherwise. */
+static int conv_pool_instance(const conv_case *k, const int32_t *pool, int wmode, int xmode,
+                              uint32_t isa, int accepted[N_VARIANTS], int storage)
+{
+    int32_t a[CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS] = {
+        k->groups * k->out_pg, k->kh, k->kw, k->sh, k->sw, k->pt, k->pl, k->pb, k->pr, k->dh,
+        k->dw, k->groups, k->bias};
+    random_epilogue(a + CONV_N_ATTRS);
+    memcpy(a + CONV_N_ATTRS + EPI_N_ATTRS, pool, POOL_N_ATTRS * sizeof *pool);
+    dv_attrs attrs = {a, CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS};
+    const dv_op_info *op = &dv_info_CONV2D_SHIFT_MAX_POOL;
+    uint32_t n_in = 2 + (uint32_t)k->bias;
+    dv_shape shapes[3] = {
+        {4, {(uint32_t)k->n, (uint32_t)(k->groups * k->in_pg), (uint32_t)k->h, (uint32_t)k->w}},
+        {4, {(uint32_t)(k->groups * k->out_pg), (uint32_t)k->in_pg, (uint32_t)k->kh,
+             (uint32_t)k->kw}},
+        {1, {(uint32_t)(k->groups * k->out_pg)}}};
+    dv_shape ys;
+    if (op->infer(&attrs, n_in, shapes, 1, &ys))
+        return 0;
+    size_t nx = dv_shape_size(&shapes[0]), nw = dv_shape_size(&shapes[1]);
+    size_t nb = shapes[2].dim[0];
+    int32_t *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(nb * 4);
+    stored st;
+    if (!x || !w || !b) {
+        CHECK(0, "out of memory");
+        free(x), free(w), free(b);
+        return 0;
+    }
+    fill(x, nx, xmode);
+    fill(w, nw, wmode);
+    for (size_t i = 0; i < nb; i++)
+        b[i] = rnd() % 5 == 0 ? (int32_t)rnd() : between(-40000, 40000);
+    dv_tensor in[3] = {{x, shapes[0], 0}, {w, shapes[1], 0}, {b, shapes[2], 0}};
+    if (!stored_init(&st, op, &attrs, n_in, in, &ys, storage)) {
+        CHECK(0, "out of memory");
+    } else {
+        char what[300];
+        const int32_t *e = a + CONV_N_ATTRS;
+        snprintf(what, sizeof what,
+                 "%s (%s) n%d c%d %dx%d g%d opg%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d b%d w%d x%d "
+                 "epilogue %d %d %d %d %d pool %dx%d s%d,%d p%d,%d,%d,%d ceil %d",
+                 op->name, storage_names[storage], k->n, k->groups * k->in_pg, k->h, k->w,
+                 k->groups, k->out_pg, k->kh, k->kw, k->sh, k->sw, k->dh, k->dw, k->pt, k->pl,
+                 k->pb, k->pr, k->bias, wmode, xmode, e[0], e[1], e[2], e[3], e[4], pool[0],
+                 pool[1], pool[2], pool[3], pool[4], pool[5], pool[6], pool[7], pool[8]);
+        for (int v = 0; v < N_VARIANTS; v++)
+            if (variant_usable(conv_pool_variants[v], isa))
+                accepted[v] += check_variant(conv_pool_variants[v], conv_pool_packings[v],
+                                             &attrs, n_in, &st, shapes, what);
+    }
+    stored_free(&st);
+    free(x), free(w), free(b);
+    return 1;
+}
+
+static void test_conv_pool(uint32_t isa)
+{
+    int accepted[N_VARIANTS] = {0}, ran = 0;
+    /* ResNet-18's stem (on smaller images), and wide rows for every pool stride */
+    static const conv_case stems[] = {
+        /* n  h   w  g  ipg opg kh kw sh sw dh dw pt pl pb pr bias */
+        {1, 40, 36, 1, 3, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1},
+        {1, 24, 150, 1, 3, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1},
+        {2, 9, 140, 1, 4, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0},
+        {1, 8, 131, 6, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    };
+    static const int32_t pools_fixed[][POOL_N_ATTRS] = {
+        {3, 3, 2, 2, 1, 1, 1, 1, 0}, {3, 3, 1, 1, 1, 1, 1, 1, 0}, {2, 2, 2, 2, 0, 0, 0, 0, 1},
+        {3, 4, 3, 3, 2, 3, 0, 1, 1}, {1, 1, 1, 1, 0, 0, 0, 0, 0}, {4, 2, 1, 2, 0, 1, 3, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof stems / sizeof stems[0]; i++)
+        for (size_t j = 0; j < sizeof pools_fixed / sizeof pools_fixed[0]; j++) {
+            const int mode = (int)((i + j) % N_VALUE_MODES);
+            CHECK(conv_pool_instance(&stems[i], pools_fixed[j], VALUES_INT8, mode, isa,
+                                     accepted, (int)((i * 3 + j) % N_STORAGES)) == 1,
+                  "fixed conv2d_shift_max_pool case %zu, %zu is valid", i, j);
+            ran++;
+        }
+    for (int t = 0; t < 600; t++) {
+        conv_case k;
+        random_conv_case(&k, t % 3);
+        k.h += 4;   /* room for the pool */
+        k.w += rnd() % 4 ? 4 : between(30, 140);
+        int32_t pool[POOL_N_ATTRS];
+        pool[POOL_H] = between(1, 4);
+        pool[POOL_W] = rnd() % 3 ? pool[POOL_H] : between(1, 4);
+        pool[POOL_STRIDE_H] = between(1, 3);
+        pool[POOL_STRIDE_W] = rnd() % 3 ? pool[POOL_STRIDE_H] : between(1, 3);
+        pool[POOL_PAD_TOP] = between(0, pool[POOL_H] - 1);
+        pool[POOL_PAD_LEFT] = between(0, pool[POOL_W] - 1);
+        pool[POOL_PAD_BOTTOM] = rnd() % 2 ? pool[POOL_PAD_TOP] : between(0, 3);
+        pool[POOL_PAD_RIGHT] = rnd() % 2 ? pool[POOL_PAD_LEFT] : between(0, 3);
+        pool[POOL_CEIL_MODE] = (int32_t)(rnd() & 1);
+        int wmode = rnd() % 8 == 0 ? (int)(rnd() % N_VALUE_MODES) : VALUES_INT8;
+        ran += conv_pool_instance(&k, pool, wmode, (int)(rnd() % N_VALUE_MODES), isa, accepted,
+                                  (int)(rnd() % N_STORAGES));
+    }
+    CHECK(ran > 200, "only %d random conv2d_shift_max_pool instances were valid", ran);
+    for (int v = 0; v < N_VARIANTS; v++)
+        if (variant_usable(conv_pool_variants[v], isa))
+            CHECK(accepted[v] == ran, "conv2d_shift_max_pool %s accepted %d of %d",
+                  conv_pool_variants[v]->name, accepted[v], ran);
+}
+
 /* ---- dense --------------------------------------------------------------------------------- */
 
 /* DENSE, or DENSE_SHIFT with a random epilogue when `fused`, in `storage`. */
@@ -535,6 +668,7 @@ int main(void)
         SKIP("runs with real threads: this build has none");
     test_conv_fixed(isa);
     test_conv_random(isa);
+    test_conv_pool(isa);
     test_dense(isa);
     for (uint32_t n = 2; n < 4; n++)
         hal_threads_free(pools[n]);

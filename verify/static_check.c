@@ -440,12 +440,26 @@ static void right_shift_bounds(sc_range x, const int32_t *a, sc_bounds *b)
     set_output(b, 0, r_clip(y, -alpha, alpha));
 }
 
+/* MAX_POOL2D (attributes a) gives INT32_MIN for a window wholly in the padding (ops/nn.c). */
+static int pool_window_outside(const int32_t *a, const dv_shape *x, const dv_shape *y)
+{
+    for (int axis = 0; axis < 2; axis++) {
+        int64_t pad = a[POOL_PAD_TOP + axis], window = a[POOL_H + axis];
+        int64_t stride = a[POOL_STRIDE_H + axis];
+        int64_t in = x->dim[2 + axis], out = y->dim[2 + axis];
+        if (pad >= window || (out - 1) * stride - pad >= in)
+            return 1;
+    }
+    return 0;
+}
+
 /* The fused ops (ops/nn.c, "the fused ops"): the op's stages, then the shift's on its output,
- * then the activation's clip; the op's output is never stored, so only its stages count. */
+ * then the activation's clip, then CONV2D_SHIFT_MAX_POOL's pool; the op's output is never
+ * stored, so only its stages count. */
 static void fused_bounds(const detvm_module *m, const vm_instr *ins, sc_bounds *b)
 {
     uint32_t own = 0;
-    if (ins->opcode == DV_OP_CONV2D_SHIFT) {
+    if (ins->opcode == DV_OP_CONV2D_SHIFT || ins->opcode == DV_OP_CONV2D_SHIFT_MAX_POOL) {
         conv2d_bounds(m, ins, b);
         own = CONV_N_ATTRS;
     } else if (ins->opcode == DV_OP_DENSE_SHIFT) {
@@ -467,6 +481,16 @@ static void fused_bounds(const detvm_module *m, const vm_instr *ins, sc_bounds *
         int64_t alpha = precision_range((uint32_t)e[EPI_ACT_A]).hi;
         y = r_clip(y, -alpha, alpha);
     }
+    if (ins->opcode == DV_OP_CONV2D_SHIFT_MAX_POOL) {
+        /* the pool's input is the conv's output, which the module does not hold: infer it */
+        dv_shape in[3], conv;
+        for (uint32_t j = 0; j < ins->n_in && j < 3; j++)
+            in[j] = tensor_of(m, ins, j)->shape;
+        const dv_attrs conv_attrs = {ins->attrs.v, CONV_N_ATTRS + EPI_N_ATTRS};
+        if (dv_op_lookup(DV_OP_CONV2D_SHIFT)->infer(&conv_attrs, ins->n_in, in, 1, &conv) ||
+            pool_window_outside(e + EPI_N_ATTRS, &conv, &tensor_of(m, ins, ins->n_in)->shape))
+            y = r_union(y, point(INT32_MIN));
+    }
     set_output(b, 0, y);
 }
 
@@ -480,19 +504,6 @@ static sc_range union_of_inputs(const detvm_module *m, const vm_instr *ins, uint
     return r;
 }
 
-/* MAX_POOL2D gives INT32_MIN for a window wholly in the padding (ops/nn.c). */
-static int pool_window_outside(const vm_instr *ins, const dv_shape *x, const dv_shape *y)
-{
-    const int32_t *a = ins->attrs.v;
-    for (int axis = 0; axis < 2; axis++) {
-        int64_t pad = a[POOL_PAD_TOP + axis], window = a[POOL_H + axis];
-        int64_t stride = a[POOL_STRIDE_H + axis];
-        int64_t in = x->dim[2 + axis], out = y->dim[2 + axis];
-        if (pad >= window || (out - 1) * stride - pad >= in)
-            return 1;
-    }
-    return 0;
-}
 
 /* The ops with nothing beyond their operands' ranges to prove: only output ranges. */
 static void copy_bounds(const detvm_module *m, const vm_instr *ins, sc_bounds *b)
@@ -528,7 +539,7 @@ static void copy_bounds(const detvm_module *m, const vm_instr *ins, sc_bounds *b
     }
     case DV_OP_WHERE: set_output(b, 0, union_of_inputs(m, ins, 1, 2)); break;
     case DV_OP_MAX_POOL2D:
-        set_output(b, 0, pool_window_outside(ins, &tensor_of(m, ins, 0)->shape,
+        set_output(b, 0, pool_window_outside(a, &tensor_of(m, ins, 0)->shape,
                                              &tensor_of(m, ins, 1)->shape)
                              ? r_union(x, point(INT32_MIN))
                              : x);
@@ -603,6 +614,7 @@ void sc_instr_bounds(const detvm_module *m, uint32_t k, sc_bounds *b)
     }
     case DV_OP_CVM_RIGHT_SHIFT: right_shift_bounds(operand_range(m, ins, 0), a, b); return;
     case DV_OP_CONV2D_SHIFT: case DV_OP_DENSE_SHIFT: case DV_OP_ELEMWISE_ADD_SHIFT:
+    case DV_OP_CONV2D_SHIFT_MAX_POOL:
         fused_bounds(m, ins, b);
         return;
     default: copy_bounds(m, ins, b); return;

@@ -3,6 +3,7 @@
  * that validation accepted, the way published figures count a layer: every window tap, padding
  * included, once per output element. */
 #include "../ops/kpu.h"
+#include "../ops/nn_attrs.h"
 #include "module.h"
 
 /* a * b, saturating at UINT64_MAX */
@@ -25,6 +26,19 @@ static uint64_t dim(const detvm_module *m, const vm_instr *ins, uint32_t operand
 static uint64_t out_size(const detvm_module *m, const vm_instr *ins)
 {
     return dv_shape_size(&m->tensors[ins->operands[ins->n_in]].shape);
+}
+
+/* CONV2D_SHIFT_MAX_POOL: the elements of the conv's output, which the pool then reads (its
+ * attributes begin with CONV2D_SHIFT's). */
+static uint64_t pooled_conv_size(const detvm_module *m, const vm_instr *ins)
+{
+    dv_shape in[3], conv;
+    for (uint32_t j = 0; j < ins->n_in && j < 3; j++)
+        in[j] = m->tensors[ins->operands[j]].shape;
+    const dv_attrs attrs = {ins->attrs.v, CONV_N_ATTRS + EPI_N_ATTRS};
+    const dv_op_info *op = dv_op_lookup(DV_OP_CONV2D_SHIFT);
+    return ins->n_in <= 3 && !op->infer(&attrs, ins->n_in, in, 1, &conv) ? dv_shape_size(&conv)
+                                                                        : 0;
 }
 
 /* nncase's output extent of a window (ops/nncase.c, window_of): attrs pad_before, pad_after,
@@ -63,7 +77,9 @@ uint64_t detvm_layer_macs(const detvm_module *m, uint32_t index)
     switch (ins->opcode) {
     case DV_OP_CONV2D: /* weight (channels, C/groups, KH, KW) */
     case DV_OP_CONV2D_SHIFT:
-        return mul_sat(out_size(m, ins),
+    case DV_OP_CONV2D_SHIFT_MAX_POOL: /* the conv's, not the pool's */
+        return mul_sat(ins->opcode == DV_OP_CONV2D_SHIFT_MAX_POOL ? pooled_conv_size(m, ins)
+                                                                  : out_size(m, ins),
                        mul_sat4(dim(m, ins, 1, 1), dim(m, ins, 1, 2), dim(m, ins, 1, 3), 1));
     case DV_OP_DENSE: /* weight (units, K) */
     case DV_OP_DENSE_SHIFT:

@@ -51,7 +51,10 @@
  *
  * Work items. Packed path: (n, group, output row); direct path: (n, output channel, output
  * row). Each item writes only its own output row(s); a run over a range of items packs what
- * the range shares (a group's weights, a band of data rows) once. */
+ * the range shares (a group's weights, a band of data rows) once.
+ *
+ * CONV2D_SHIFT_MAX_POOL (the last section) runs the same conv code into scratch and pools it
+ * there. */
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -1517,5 +1520,377 @@ CONV_VARIANT(conv2d_avx2, DV_OP_CONV2D, "avx2", DV_ISA_AVX2, isa_avx2)
 CONV_VARIANT(conv2d_vnni, DV_OP_CONV2D, "vnni", DV_ISA_VNNI, isa_vnni)
 CONV_VARIANT(conv2d_shift_avx2, DV_OP_CONV2D_SHIFT, "avx2", DV_ISA_AVX2, isa_avx2)
 CONV_VARIANT(conv2d_shift_vnni, DV_OP_CONV2D_SHIFT, "vnni", DV_ISA_VNNI, isa_vnni)
+
+/* ---- CONV2D_SHIFT_MAX_POOL ------------------------------------------------------------------
+ *
+ * The conv computes into the thread's scratch, where the pool reads it while it is still in
+ * cache: the conv output never goes to the arena. One work item is one pool output row of one
+ * batch element, (n, pool row), all channels (the threads take contiguous ranges of items, so
+ * blocks are formed inside a range). A run over items [begin, end) takes, for each batch
+ * element, each group on the packed path (each output channel on the direct path: a pool
+ * channel reads only its conv channel), the pool rows in blocks whose windows span about
+ * POOL_BLOCK_BYTES of the intermediate:
+ *   - the conv rows the block's pool windows read, clipped to the conv output, are computed by
+ *     packed_run / direct_run above, for that group or channel of a one-element batch (the
+ *     data viewed from batch element n), into an intermediate in scratch laid out as that
+ *     element's whole conv output (1, out_c, out_h, out_w), so the conv code addresses it as
+ *     it addresses a real output. The windows move down, so a conv row computed for one block
+ *     and read by the next is not computed again: it holds the same values either way.
+ *   - then the pool rows of the block, for the group's channels, by the MAX_POOL2D variant of
+ *     the same instruction set (ops/x86/pool.c) on that intermediate, into the real output;
+ *     or, for an int8 output, by the byte pooling below.
+ * The intermediate has the output's storage: int32 for an int32 output (the reference's
+ * intermediate, exactly), int8 for an int8 output. That is exact too: the reference's output
+ * narrowed is dv_store_i8(max(window)), dv_store_i8 is monotonic so that equals
+ * max(dv_store_i8(each)), which pooling the conv's int8 output gives; a window wholly in the
+ * padding gives INT32_MIN stored as -128 in both.
+ *
+ * Byte pooling (int8 output). MAX_POOL2D's variant widens every value to 32 bits: on
+ * ResNet-18's stem it costs as much as fusion saves, while on bytes a vector holds 4 times as
+ * many. As the padding never contributes and -128 is the least int8, the padding is -128 here:
+ * max(-128, v) = v for every int8 v, and a window wholly in the padding gives -128, as above.
+ * One pool row of a channel: the vertical maximum of the intermediate rows its windows read,
+ * into a scratch row R that holds padded column j at R[j] and -128 outside the intermediate;
+ * then
+ * y[ow] = max over s < pool_w of R[ow * stride_w + s], for stride 1 from unaligned loads, for
+ * stride 2 from the even bytes of the same (vpmovwb; AVX2: vpshufb), else one by one.
+ *
+ * Scratch: the conv's (its plan for one batch element), the intermediate sized for int32,
+ * then the pool variant's. An instance either part declines runs the reference. */
+
+#define POOL_BLOCK_BYTES ((size_t)128 << 10) /* intermediate bytes a block of pool rows reads */
+
+extern const dv_variant dv_variant_max_pool2d_vnni, dv_variant_max_pool2d_avx2;
+
+/* One pool output row of one channel on bytes (see above). */
+typedef struct {
+    const int8_t *x;            /* the first intermediate row of the window that is inside */
+    size_t rows;                /* intermediate rows in the window (0: all padding) */
+    size_t in_w;                /* the intermediate's width */
+    size_t pad_left, cols;      /* R[pad_left, pad_left + cols) come from the intermediate */
+    size_t len;                 /* R's length: (out_w - 1) * stride_w + pool_w */
+    size_t out_w, pool_w, stride_w;
+    int8_t *r;                  /* R, len + 64 bytes (the vectors past len read -128) */
+    int8_t *y;                  /* the output row */
+} pool8_row;
+
+typedef void (*pool8_fn)(const pool8_row *p);
+
+/* y[ow] for ow in [o0, out_w), one at a time. */
+static void pool8_tail(const pool8_row *p, size_t o0)
+{
+    for (size_t ow = o0; ow < p->out_w; ow++) {
+        const int8_t *q = p->r + ow * p->stride_w;
+        int8_t best = q[0];
+        for (size_t s = 1; s < p->pool_w; s++)
+            best = q[s] > best ? q[s] : best;
+        p->y[ow] = best;
+    }
+}
+
+DV_TARGET_VNNI static void vnni_pool8(const pool8_row *p)
+{
+    memset(p->r, -128, p->len + 64);
+    for (size_t c = 0; c < p->cols; c += 64) {
+        const __mmask64 m = p->cols - c >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (p->cols - c)) - 1;
+        __m512i v = _mm512_maskz_loadu_epi8(m, p->x + c);
+        for (size_t k = 1; k < p->rows; k++)
+            v = _mm512_max_epi8(v, _mm512_maskz_loadu_epi8(m, p->x + k * p->in_w + c));
+        _mm512_mask_storeu_epi8(p->r + p->pad_left + c, m, v);
+    }
+    if (p->stride_w > 2) {
+        pool8_tail(p, 0);
+        return;
+    }
+    const size_t step = 64 / p->stride_w;
+    for (size_t o = 0; o < p->out_w; o += step) {
+        const int8_t *q = p->r + o * p->stride_w;
+        __m512i best = _mm512_loadu_si512(q);
+        for (size_t s = 1; s < p->pool_w; s++)
+            best = _mm512_max_epi8(best, _mm512_loadu_si512(q + s));
+        const size_t left = p->out_w - o;
+        if (p->stride_w == 1)
+            _mm512_mask_storeu_epi8(p->y + o, left >= 64 ? ~(__mmask64)0
+                                                         : ((__mmask64)1 << left) - 1, best);
+        else
+            _mm256_mask_storeu_epi8(p->y + o, left >= 32 ? ~(__mmask32)0
+                                                         : ((__mmask32)1 << left) - 1,
+                                    _mm512_cvtepi16_epi8(best));
+    }
+}
+
+/* AVX2 has no byte masks: the last vector of a row is moved back to end at the row's end,
+ * computing some values twice (the same values), and a row shorter than a vector goes one by
+ * one. */
+DV_TARGET_AVX2 static void avx2_pool8(const pool8_row *p)
+{
+    memset(p->r, -128, p->len + 64);
+    if (p->cols >= 32) {
+        for (size_t c0 = 0; c0 < p->cols; c0 += 32) {
+            const size_t c = c0 + 32 <= p->cols ? c0 : p->cols - 32;
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p->x + c));
+            for (size_t k = 1; k < p->rows; k++)
+                v = _mm256_max_epi8(
+                    v, _mm256_loadu_si256((const __m256i *)(const void *)(p->x + k * p->in_w + c)));
+            _mm256_storeu_si256((__m256i *)(void *)(p->r + p->pad_left + c), v);
+        }
+    } else {
+        for (size_t c = 0; c < p->cols; c++) {
+            int8_t v = p->x[c];
+            for (size_t k = 1; k < p->rows; k++)
+                v = p->x[k * p->in_w + c] > v ? p->x[k * p->in_w + c] : v;
+            p->r[p->pad_left + c] = v;
+        }
+    }
+    const size_t step = p->stride_w == 1 ? 32 : 16;
+    if (p->stride_w > 2 || p->out_w < step) {
+        pool8_tail(p, 0);
+        return;
+    }
+    const __m256i evens = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1,
+                                           -1, 0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1,
+                                           -1, -1);
+    for (size_t o0 = 0; o0 < p->out_w; o0 += step) {
+        const size_t o = o0 + step <= p->out_w ? o0 : p->out_w - step;
+        const int8_t *q = p->r + o * p->stride_w;
+        __m256i best = _mm256_loadu_si256((const __m256i *)(const void *)q);
+        for (size_t s = 1; s < p->pool_w; s++)
+            best = _mm256_max_epi8(best,
+                                   _mm256_loadu_si256((const __m256i *)(const void *)(q + s)));
+        if (p->stride_w == 1) {
+            _mm256_storeu_si256((__m256i *)(void *)(p->y + o), best);
+        } else {
+            best = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(best, evens), 0x08);
+            _mm_storeu_si128((__m128i *)(void *)(p->y + o), _mm256_castsi256_si128(best));
+        }
+    }
+}
+
+typedef struct {
+    conv_plan conv;             /* the conv of one batch element */
+    const dv_variant *pool;
+    dv_attrs conv_attrs, pool_attrs;
+    dv_shape mid, out;          /* the intermediate, (1, out_c, out_h, out_w); the output */
+    size_t pool_out_h;
+    size_t off_mid, off_pool;   /* byte offsets in scratch, after the conv's */
+    size_t total;
+} conv_pool_plan;
+
+static int make_conv_pool_plan(const conv_isa *isa, const dv_variant *pool, const dv_attrs *attrs,
+                               uint32_t n_in, const dv_shape *in, conv_pool_plan *cp)
+{
+    const dv_op_info *op = dv_op_lookup(DV_OP_CONV2D_SHIFT_MAX_POOL);
+    memset(cp, 0, sizeof *cp);
+    if (n_in < 2 || n_in > 3 || attrs->n != CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS ||
+        op->infer(attrs, n_in, in, 1, &cp->out))
+        return 0;
+    cp->pool = pool;
+    cp->conv_attrs.v = attrs->v;
+    cp->conv_attrs.n = CONV_N_ATTRS + EPI_N_ATTRS;
+    cp->pool_attrs.v = attrs->v + CONV_N_ATTRS + EPI_N_ATTRS;
+    cp->pool_attrs.n = POOL_N_ATTRS;
+    dv_shape one[3];
+    for (uint32_t i = 0; i < n_in; i++)
+        one[i] = in[i];
+    one[0].dim[0] = 1;
+    if (!make_plan(isa, &cp->conv_attrs, one, &cp->conv))
+        return 0;
+    const conv_plan *p = &cp->conv;
+    cp->mid = (dv_shape){4, {1, (uint32_t)p->out_c, (uint32_t)p->out_h, (uint32_t)p->out_w}};
+    cp->pool_out_h = cp->out.dim[2];
+    uint64_t mid_bytes = dv_shape_size(&cp->mid) * 4;
+    if (mid_bytes > SCRATCH_CAP || !pool->accepts(&cp->pool_attrs, 1, &cp->mid))
+        return 0;
+    uint64_t pool_bytes = (pool->scratch ? pool->scratch(&cp->pool_attrs, 1, &cp->mid) : 0) * 4;
+    const int32_t *pa = cp->pool_attrs.v;
+    const uint64_t len = (uint64_t)(cp->out.dim[3] - 1) * (uint64_t)pa[POOL_STRIDE_W] +
+                         (uint64_t)pa[POOL_W];
+    if (pool_bytes < len + 64)
+        pool_bytes = len + 64;     /* pool8_row's R */
+    if (pool_bytes > SCRATCH_CAP)
+        return 0;
+    cp->off_mid = round_up(p->total, 64);
+    cp->off_pool = cp->off_mid + round_up((size_t)mid_bytes, 64);
+    cp->total = cp->off_pool + (size_t)pool_bytes;
+    return 1;
+}
+
+/* Conv rows [r0, r1) of group or channel u (see conv_pool_run) into the intermediate. */
+static void conv_pool_conv_rows(conv_ctx *c, size_t u, size_t r0, size_t r1, const uint8_t *packed)
+{
+    const uint64_t first = (uint64_t)u * c->p->out_h;
+    if (c->p->direct)
+        direct_run(c, first + r0, first + r1);
+    else
+        packed_run(c, first + r0, first + r1, packed);
+}
+
+/* Pool rows [q0, q1) of channel ch from the int8 intermediate `mid`, into y (int8). */
+static void conv_pool_bytes(const conv_pool_plan *cp, pool8_fn pool8, const int8_t *mid,
+                            int8_t *y, int8_t *r, size_t ch, size_t q0, size_t q1)
+{
+    const int32_t *pa = cp->pool_attrs.v;
+    const int64_t in_h = cp->mid.dim[2];
+    pool8_row p;
+    p.in_w = cp->mid.dim[3];
+    p.out_w = cp->out.dim[3];
+    p.pool_w = (size_t)pa[POOL_W];
+    p.stride_w = (size_t)pa[POOL_STRIDE_W];
+    p.pad_left = (size_t)pa[POOL_PAD_LEFT];
+    p.len = (p.out_w - 1) * p.stride_w + p.pool_w;
+    p.r = r;
+    for (size_t q = q0; q < q1; q++) {
+        const int64_t top = (int64_t)q * pa[POOL_STRIDE_H] - pa[POOL_PAD_TOP];
+        const int64_t h_begin = top > 0 ? top : 0;
+        const int64_t h_end = top + pa[POOL_H] < in_h ? top + pa[POOL_H] : in_h;
+        p.rows = h_end > h_begin ? (size_t)(h_end - h_begin) : 0;
+        p.x = mid + (ch * (size_t)in_h + (p.rows ? (size_t)h_begin : 0)) * p.in_w;
+        p.cols = 0;
+        if (p.rows && p.pad_left < p.len)
+            p.cols = p.len - p.pad_left < p.in_w ? p.len - p.pad_left : p.in_w;
+        p.y = y + (ch * cp->pool_out_h + q) * p.out_w;
+        pool8(&p);
+    }
+}
+
+static void conv_pool_run(const conv_isa *isa, const dv_variant *pool, pool8_fn pool8,
+                          const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,
+                          dv_tensor *out, const uint8_t *packed, int32_t *scratch, uint64_t begin,
+                          uint64_t end)
+{
+    dv_shape shapes[3];
+    for (uint32_t i = 0; i < n_in && i < 3; i++)
+        shapes[i] = in[i].shape;
+    conv_pool_plan cp;
+    if (!make_conv_pool_plan(isa, pool, attrs, n_in, shapes, &cp))
+        return; /* not reached: accepts said yes */
+    const conv_plan *p = &cp.conv;
+    uint8_t *base = (uint8_t *)dv_align64(scratch);
+    int32_t *pool_scratch = (int32_t *)(void *)(base + cp.off_pool);
+    const int int8_out = out[0].i8 != NULL;
+    const size_t in_elems = p->in_c * p->in_h * p->in_w, ph = cp.pool_out_h;
+    const size_t out_elems = (size_t)dv_shape_size(&cp.out) / cp.out.dim[0];
+    const size_t units = p->direct ? p->out_c : p->groups, per_unit = p->direct ? 1 : p->out_pg;
+    const int32_t *pa = cp.pool_attrs.v;
+    const int64_t psh = pa[POOL_STRIDE_H], ppt = pa[POOL_PAD_TOP], pool_h = pa[POOL_H];
+    /* pool rows per block: their windows span about POOL_BLOCK_BYTES of the intermediate */
+    const size_t conv_row = p->out_c * p->out_w * (int8_out ? 1 : 4);
+    const size_t rows = POOL_BLOCK_BYTES / conv_row;
+    const size_t block = rows > (size_t)pool_h ? (rows - (size_t)pool_h) / (size_t)psh + 1 : 1;
+
+    dv_tensor mid = {int8_out ? NULL : (int32_t *)(void *)(base + cp.off_mid), cp.mid,
+                     int8_out ? (int8_t *)(base + cp.off_mid) : NULL};
+    for (uint64_t i = begin; i < end;) {
+        const size_t n = (size_t)(i / ph), q0 = (size_t)(i % ph);
+        const size_t q1 = (size_t)min_size(ph, q0 + (size_t)(end - i));
+        /* batch element n as a batch of one */
+        dv_tensor one[3];
+        for (uint32_t k = 0; k < n_in && k < 3; k++)
+            one[k] = in[k];
+        one[0].shape.dim[0] = 1;
+        if (in[0].i8)
+            one[0].i8 = in[0].i8 + n * in_elems;
+        else
+            one[0].data = in[0].data + n * in_elems;
+        dv_tensor y = {out[0].data ? out[0].data + n * out_elems : NULL, cp.out,
+                       out[0].i8 ? out[0].i8 + n * out_elems : NULL};
+        y.shape.dim[0] = 1;
+        conv_ctx c = {.p = p, .attrs = &cp.conv_attrs, .in = one, .out = &mid, .x8 = one[0].i8,
+                      .y32 = mid.data, .y8 = mid.i8, .band_ng = SIZE_MAX, .base = base};
+        for (size_t u = 0; u < units; u++) {
+            size_t done = 0; /* conv rows [lo, done) hold this unit's values for the block */
+            for (size_t b0 = q0; b0 < q1; b0 += block) {
+                const size_t b1 = min_size(q1, b0 + block);
+                int64_t lo = (int64_t)b0 * psh - ppt, hi = (int64_t)(b1 - 1) * psh - ppt + pool_h;
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > (int64_t)p->out_h ? (int64_t)p->out_h : hi;
+                if (lo < hi) {
+                    const size_t from = (size_t)lo > done ? (size_t)lo : done;
+                    if (from < (size_t)hi)
+                        conv_pool_conv_rows(&c, u, from, (size_t)hi, packed);
+                    done = (size_t)hi > done ? (size_t)hi : done;
+                }
+                for (size_t ch = u * per_unit; ch < (u + 1) * per_unit; ch++) {
+                    if (int8_out)
+                        conv_pool_bytes(&cp, pool8, mid.i8, y.i8, (int8_t *)pool_scratch, ch, b0,
+                                        b1);
+                    else
+                        pool->run(&cp.pool_attrs, 1, &mid, 1, &y, pool_scratch, ch * ph + b0,
+                                  ch * ph + b1);
+                }
+            }
+        }
+        i += q1 - q0;
+    }
+}
+
+static uint64_t conv_pool_items(const conv_isa *isa, const dv_variant *pool,
+                                const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)
+{
+    conv_pool_plan cp;
+    if (!make_conv_pool_plan(isa, pool, attrs, n_in, in, &cp))
+        return 1;
+    return (uint64_t)cp.out.dim[0] * cp.pool_out_h;
+}
+
+static uint64_t conv_pool_scratch(const conv_isa *isa, const dv_variant *pool,
+                                  const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)
+{
+    conv_pool_plan cp;
+    if (!make_conv_pool_plan(isa, pool, attrs, n_in, in, &cp))
+        return 0;
+    return (cp.total + 63) / 4 + 1;
+}
+
+#define CONV_POOL_VARIANT(NAME, LABEL, ISA_BIT, ISA, POOL, POOL8)                                  \
+    static int NAME##_accepts(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)            \
+    {                                                                                              \
+        conv_pool_plan cp;                                                                         \
+        return make_conv_pool_plan(&ISA, &POOL, attrs, n_in, in, &cp);                             \
+    }                                                                                              \
+    static uint64_t NAME##_items(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)         \
+    {                                                                                              \
+        return conv_pool_items(&ISA, &POOL, attrs, n_in, in);                                      \
+    }                                                                                              \
+    static uint64_t NAME##_scratch(const dv_attrs *attrs, uint32_t n_in, const dv_shape *in)       \
+    {                                                                                              \
+        return conv_pool_scratch(&ISA, &POOL, attrs, n_in, in);                                    \
+    }                                                                                              \
+    static void NAME##_run(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,              \
+                           uint32_t n_out, dv_tensor *out, int32_t *scratch, uint64_t begin,       \
+                           uint64_t end)                                                           \
+    {                                                                                              \
+        conv_pool_run(&ISA, &POOL, POOL8, attrs, n_in, in, out, NULL, scratch, begin, end);        \
+    }                                                                                              \
+    const dv_variant dv_variant_cvm_##NAME = {DV_OP_CONV2D_SHIFT_MAX_POOL, ISA_BIT, LABEL,         \
+                                              NAME##_accepts, NAME##_items, NAME##_scratch,        \
+                                              NAME##_run, DV_VARIANT_INT8};                        \
+    /* CONV2D_SHIFT's packing: the conv part's weights, packed as its variant packs them */       \
+    static uint64_t NAME##_packed_size(const dv_attrs *attrs, uint32_t n_in,                       \
+                                       const dv_shape *in)                                         \
+    {                                                                                              \
+        const dv_attrs conv = {attrs->v, CONV_N_ATTRS + EPI_N_ATTRS};                              \
+        return NAME##_accepts(attrs, n_in, in) ? conv_packed_size(&ISA, &conv, n_in, in) : 0;      \
+    }                                                                                              \
+    static void NAME##_pack(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,             \
+                            void *packed)                                                          \
+    {                                                                                              \
+        const dv_attrs conv = {attrs->v, CONV_N_ATTRS + EPI_N_ATTRS};                              \
+        conv_pack(&ISA, &conv, n_in, in, packed);                                                  \
+    }                                                                                              \
+    static void NAME##_run_packed(const dv_attrs *attrs, uint32_t n_in, const dv_tensor *in,       \
+                                  uint32_t n_out, dv_tensor *out, const void *packed,              \
+                                  int32_t *scratch, uint64_t begin, uint64_t end)                  \
+    {                                                                                              \
+        conv_pool_run(&ISA, &POOL, POOL8, attrs, n_in, in, out, packed, scratch, begin, end);      \
+    }                                                                                              \
+    const dv_variant_packing dv_packing_cvm_##NAME = {&dv_variant_cvm_##NAME, 1u << 1,             \
+                                                      NAME##_packed_size, NAME##_pack,             \
+                                                      NAME##_run_packed, 1};
+
+CONV_POOL_VARIANT(conv2d_shift_max_pool_avx2, "avx2", DV_ISA_AVX2, isa_avx2,
+                  dv_variant_max_pool2d_avx2, avx2_pool8)
+CONV_POOL_VARIANT(conv2d_shift_max_pool_vnni, "vnni", DV_ISA_VNNI, isa_vnni,
+                  dv_variant_max_pool2d_vnni, vnni_pool8)
 
 #endif
