@@ -679,8 +679,8 @@ static void build_read_twice(graph *g)
     set_outputs(g, 1, &z);
 }
 
-/* Tensors below the pass's threshold (a 1x8x8x8 input: 512 elements): nothing fuses. */
-static void build_small(graph *g)
+/* A 3x3 conv of a 1x8x8x8 input (512 elements: below the pass's threshold); its output. */
+static uint32_t small_conv(graph *g)
 {
     dv_shape s = {4, {1, 8, 8, 8}};
     uint32_t x;
@@ -688,8 +688,13 @@ static void build_small(graph *g)
     g->ir.input = x;
     const int32_t c8[CONV_N_ATTRS] = {8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
     uint32_t w = constant(g, (dv_shape){4, {8, 8, 3, 3}});
-    uint32_t c = add_op(g, DV_OP_CONV2D, 2, (const uint32_t[]){x, w}, c8, CONV_N_ATTRS, 24, 5,
-                        "conv");
+    return add_op(g, DV_OP_CONV2D, 2, (const uint32_t[]){x, w}, c8, CONV_N_ATTRS, 24, 5, "conv");
+}
+
+/* Tensors below the pass's threshold: nothing fuses. */
+static void build_small(graph *g)
+{
+    uint32_t c = small_conv(g);
     uint32_t a = add_op(g, DV_OP_RELU, 1, (const uint32_t[]){shift_of(g, c)}, NULL, 0, 8, 1, "relu");
     set_outputs(g, 1, &a);
 }
@@ -751,14 +756,7 @@ static void build_pool_conv_output(graph *g)
 /* A pool after a small conv (below the threshold): nothing of it fuses. */
 static void build_pool_small(graph *g)
 {
-    dv_shape s = {4, {1, 8, 8, 8}};
-    uint32_t x;
-    g->ok = g->ok && ir_new_temporary(&g->b, &s, &x) == 0;
-    g->ir.input = x;
-    const int32_t c8[CONV_N_ATTRS] = {8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
-    uint32_t w = constant(g, (dv_shape){4, {8, 8, 3, 3}});
-    uint32_t c = add_op(g, DV_OP_CONV2D, 2, (const uint32_t[]){x, w}, c8, CONV_N_ATTRS, 24, 5,
-                        "conv");
+    uint32_t c = small_conv(g);
     uint32_t p = add_op(g, DV_OP_MAX_POOL2D, 1, (const uint32_t[]){shift_of(g, c)}, pool3x3s2,
                         POOL_N_ATTRS, 8, 7, "pool");
     set_outputs(g, 1, &p);

@@ -324,6 +324,26 @@ typedef struct {
     int32_t pt, pl, pb, pr, bias;
 } conv_case;
 
+/* The data, weight and bias shapes of conv case k. */
+static void conv_shapes(const conv_case *k, dv_shape shapes[3])
+{
+    shapes[0] = (dv_shape){4, {(uint32_t)k->n, (uint32_t)(k->groups * k->in_pg), (uint32_t)k->h,
+                               (uint32_t)k->w}};
+    shapes[1] = (dv_shape){4, {(uint32_t)(k->groups * k->out_pg), (uint32_t)k->in_pg,
+                               (uint32_t)k->kh, (uint32_t)k->kw}};
+    shapes[2] = (dv_shape){1, {(uint32_t)(k->groups * k->out_pg)}};
+}
+
+/* Random data and weights by their modes, and biases mostly in [-40000, 40000]. */
+static void conv_fill(const dv_shape shapes[3], int32_t *x, int32_t *w, int32_t *b, int wmode,
+                      int xmode)
+{
+    fill(x, dv_shape_size(&shapes[0]), xmode);
+    fill(w, dv_shape_size(&shapes[1]), wmode);
+    for (size_t i = 0; i < shapes[2].dim[0]; i++)
+        b[i] = rnd() % 5 == 0 ? (int32_t)rnd() : between(-40000, 40000);
+}
+
 /* One instance: CONV2D, or CONV2D_SHIFT with a random epilogue when `fused`, in `storage`.
  * accepted[fused][v] counts the instances variant v took. Returns 0 for shapes infer refuses. */
 static int conv_instance(const conv_case *k, int wmode, int xmode, uint32_t isa,
@@ -336,26 +356,19 @@ static int conv_instance(const conv_case *k, int wmode, int xmode, uint32_t isa,
     dv_attrs attrs = {a, fused ? CONV_N_ATTRS + EPI_N_ATTRS : CONV_N_ATTRS};
     const dv_op_info *op = fused ? &dv_info_CONV2D_SHIFT : &dv_info_CONV2D;
     uint32_t n_in = 2 + (uint32_t)k->bias;
-    dv_shape shapes[3] = {
-        {4, {(uint32_t)k->n, (uint32_t)(k->groups * k->in_pg), (uint32_t)k->h, (uint32_t)k->w}},
-        {4, {(uint32_t)(k->groups * k->out_pg), (uint32_t)k->in_pg, (uint32_t)k->kh,
-             (uint32_t)k->kw}},
-        {1, {(uint32_t)(k->groups * k->out_pg)}}};
+    dv_shape shapes[3];
+    conv_shapes(k, shapes);
     dv_shape ys;
     if (op->infer(&attrs, n_in, shapes, 1, &ys))
         return 0;
-    size_t nx = dv_shape_size(&shapes[0]), nw = dv_shape_size(&shapes[1]);
-    size_t nb = shapes[2].dim[0];
-    int32_t *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(nb * 4);
+    int32_t *x = malloc(dv_shape_size(&shapes[0]) * 4), *w = malloc(dv_shape_size(&shapes[1]) * 4),
+            *b = malloc(shapes[2].dim[0] * 4);
     if (!x || !w || !b) {
         CHECK(0, "out of memory");
         free(x), free(w), free(b);
         return 0;
     }
-    fill(x, nx, xmode);
-    fill(w, nw, wmode);
-    for (size_t i = 0; i < nb; i++)
-        b[i] = rnd() % 5 == 0 ? (int32_t)rnd() : between(-40000, 40000);
+    conv_fill(shapes, x, w, b, wmode, xmode);
     dv_tensor in[3] = {{x, shapes[0], 0}, {w, shapes[1], 0}, {b, shapes[2], 0}};
     stored st;
     if (!stored_init(&st, op, &attrs, n_in, in, &ys, storage)) {
@@ -495,27 +508,20 @@ static int conv_pool_instance(const conv_case *k, const int32_t *pool, int wmode
     dv_attrs attrs = {a, CONV_N_ATTRS + EPI_N_ATTRS + POOL_N_ATTRS};
     const dv_op_info *op = &dv_info_CONV2D_SHIFT_MAX_POOL;
     uint32_t n_in = 2 + (uint32_t)k->bias;
-    dv_shape shapes[3] = {
-        {4, {(uint32_t)k->n, (uint32_t)(k->groups * k->in_pg), (uint32_t)k->h, (uint32_t)k->w}},
-        {4, {(uint32_t)(k->groups * k->out_pg), (uint32_t)k->in_pg, (uint32_t)k->kh,
-             (uint32_t)k->kw}},
-        {1, {(uint32_t)(k->groups * k->out_pg)}}};
+    dv_shape shapes[3];
+    conv_shapes(k, shapes);
     dv_shape ys;
     if (op->infer(&attrs, n_in, shapes, 1, &ys))
         return 0;
-    size_t nx = dv_shape_size(&shapes[0]), nw = dv_shape_size(&shapes[1]);
-    size_t nb = shapes[2].dim[0];
-    int32_t *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(nb * 4);
+    int32_t *x = malloc(dv_shape_size(&shapes[0]) * 4), *w = malloc(dv_shape_size(&shapes[1]) * 4),
+            *b = malloc(shapes[2].dim[0] * 4);
     stored st;
     if (!x || !w || !b) {
         CHECK(0, "out of memory");
         free(x), free(w), free(b);
         return 0;
     }
-    fill(x, nx, xmode);
-    fill(w, nw, wmode);
-    for (size_t i = 0; i < nb; i++)
-        b[i] = rnd() % 5 == 0 ? (int32_t)rnd() : between(-40000, 40000);
+    conv_fill(shapes, x, w, b, wmode, xmode);
     dv_tensor in[3] = {{x, shapes[0], 0}, {w, shapes[1], 0}, {b, shapes[2], 0}};
     if (!stored_init(&st, op, &attrs, n_in, in, &ys, storage)) {
         CHECK(0, "out of memory");
