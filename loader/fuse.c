@@ -22,9 +22,10 @@
  * lost in the noise, while an unfused chain keeps one instruction per CVM node, which traces,
  * step proofs and audits report more plainly (a dense layer's 1000 outputs stay unfused). The
  * fused instruction takes the first op's place: the shift and the activation read nothing but
- * the chain, so every input it has is ready there. It writes the last link's output tensor, keeps the first op's name, and carries
- * the sum of the links' gas (DVM_META_LAYER_GAS), so the per-layer gas still adds up to the
- * model's. The intermediate tensors are dropped from the tensor table.
+ * the chain, so every input it has is ready there. It writes the last link's output tensor,
+ * keeps the first op's name, and carries the sum of the links' gas (DVM_META_LAYER_GAS), so
+ * the per-layer gas still adds up to the model's. The intermediate tensors are dropped from the
+ * tensor table.
  *
  * The fused op's reference kernel runs the unfused ops' reference kernels in turn, so a fused
  * module gives the unfused one's bytes; its gas and storage size come from the graph, before

@@ -65,8 +65,9 @@ const dv_variant *dv_variant_at(uint32_t i);
  * `layout` numbers the packed layout: change it whenever pack's bytes change, so that modules
  * packed by another build are recognised as such and left unused instead of refused.
  * ops/variant.c's `packings` lists them: the CVM CONV2D, CONV2D_SHIFT and
- * CONV2D_SHIFT_MAX_POOL variants (ops/x86/nn_conv.c), and the TFLite QCONV2D (weights and bias; VNNI also the multipliers and
- * shifts), QDEPTHWISE_CONV2D and QFULLY_CONNECTED ones (ops/x86/qnn_*.c). */
+ * CONV2D_SHIFT_MAX_POOL variants (ops/x86/nn_conv.c), and the TFLite QCONV2D (weights and
+ * bias; VNNI also the multipliers and shifts), QDEPTHWISE_CONV2D and QFULLY_CONNECTED ones
+ * (ops/x86/qnn_*.c). */
 typedef struct {
     const dv_variant *variant;
     uint32_t inputs;            /* bit i: pack reads input i */

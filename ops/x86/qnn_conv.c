@@ -1191,9 +1191,9 @@ static void avx2_run_packed(const dv_attrs *attrs, uint32_t n_in, const dv_tenso
     conv_run(&avx2, attrs, in, out, packed, scratch, begin, end);
 }
 
-const dv_variant_packing dv_packing_qconv2d_vnni = {&dv_variant_qconv2d_vnni, 0x1Eu,
-                                                    vnni_packed_size, vnni_pack, vnni_run_packed, 1};
-const dv_variant_packing dv_packing_qconv2d_avx2 = {&dv_variant_qconv2d_avx2, 6u,
-                                                    avx2_packed_size, avx2_pack, avx2_run_packed, 1};
+const dv_variant_packing dv_packing_qconv2d_vnni = {
+    &dv_variant_qconv2d_vnni, 0x1Eu, vnni_packed_size, vnni_pack, vnni_run_packed, 1};
+const dv_variant_packing dv_packing_qconv2d_avx2 = {
+    &dv_variant_qconv2d_avx2, 6u, avx2_packed_size, avx2_pack, avx2_run_packed, 1};
 
 #endif
