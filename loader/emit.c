@@ -199,7 +199,8 @@ static detvm_status assemble(const buffer *sec, uint8_t **out, size_t *out_len,
 
 /* The PACKS section of a module: for each instruction whose variant (the one this build picks
  * among the instruction sets in `isa`) packs its constants, those packed bytes. The module is
- * loaded to find them, so that they are made from exactly what a session will see. */
+ * loaded to find them, so that they are made from exactly what a session will see. The blobs
+ * are gathered first, then laid out after the table of entries. */
 static detvm_status build_packs(const uint8_t *bytes, size_t len, uint32_t isa, buffer *b,
                                 detvm_error *err)
 {
@@ -207,45 +208,54 @@ static detvm_status build_packs(const uint8_t *bytes, size_t len, uint32_t isa, 
     detvm_status st = detvm_module_load(bytes, len, &m, err);
     if (st)
         return st;
+    buffer table = {0}, blobs = {0};
     uint32_t n = 0;
+    int out_of_memory = 0;
     vm_instr_inputs x;
     for (uint32_t k = 0; k < m->n_instrs; k++) {
-        const vm_instr *ins = &m->instrs[k];
-        const dv_variant_packing *pk = vm_instr_packing(m, k, isa, &x);
-        n += pk && pk->packed_size(&ins->attrs, ins->n_in, x.shapes) > 0;
-    }
-    put_u32(b, n);
-    put_u32(b, 0);
-    uint8_t *table = grow(b, (size_t)n * DVM_PACK_ENTRY_BYTES);
-    for (uint32_t k = 0, i = 0; k < m->n_instrs && table && !st; k++) {
         const vm_instr *ins = &m->instrs[k];
         const dv_variant_packing *pk = vm_instr_packing(m, k, isa, &x);
         const uint64_t size = pk ? pk->packed_size(&ins->attrs, ins->n_in, x.shapes) : 0;
         if (size == 0)
             continue;
-        void *block;
+        void *block; /* packed where run_packed reads it: 64-byte aligned */
         const void *packed = vm_pack_new(pk, &ins->attrs, ins->n_in, x.in, size, &block);
-        pad_to(b, DVM_ALIGN);
-        const uint64_t off = b->len;
+        pad_to(&blobs, DVM_ALIGN);
+        const uint64_t off = blobs.len;
         if (packed)
-            put_bytes(b, packed, (size_t)size);
+            put_bytes(&blobs, packed, (size_t)size);
         free(block);
-        table = b->p + DVM_PACKS_HEADER_BYTES; /* put_bytes may have moved it */
-        if (!packed || b->failed) {
-            st = dv_fail(err, DETVM_ERUNTIME, "emit: out of memory for packed weights");
+        uint8_t *e = grow(&table, DVM_PACK_ENTRY_BYTES);
+        if (!packed || !e) {
+            out_of_memory = 1;
             break;
         }
-        uint8_t *e = table + (size_t)i++ * DVM_PACK_ENTRY_BYTES;
         dvm_put_u32(e, k);
         dvm_put_u32(e + 4, pk->variant->isa);
         dvm_put_u32(e + 8, pk->layout);
-        dvm_put_u64(e + 16, off);
+        dvm_put_u64(e + 16, off); /* from the blobs' start until they are placed */
         dvm_put_u64(e + 24, size);
+        n++;
     }
-    if (!st && (!table || b->failed))
-        st = dv_fail(err, DETVM_ERUNTIME, "emit: out of memory for packed weights");
     detvm_module_free(m);
-    if (st || n == 0) {
+    const size_t blobs_at = (DVM_PACKS_HEADER_BYTES + table.len + DVM_ALIGN - 1) / DVM_ALIGN *
+                            DVM_ALIGN;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *e = table.p + (size_t)i * DVM_PACK_ENTRY_BYTES;
+        dvm_put_u64(e + 16, dvm_u64(e + 16) + blobs_at);
+    }
+    if (n > 0) {
+        put_u32(b, n);
+        put_u32(b, 0);
+        put_bytes(b, table.p, table.len);
+        pad_to(b, DVM_ALIGN);
+        put_bytes(b, blobs.p, blobs.len);
+    }
+    if (out_of_memory || blobs.failed || b->failed)
+        st = dv_fail(err, DETVM_ERUNTIME, "emit: out of memory for packed weights");
+    free(table.p);
+    free(blobs.p);
+    if (st) {
         free(b->p);
         *b = (buffer){0};
     }
